@@ -1,0 +1,27 @@
+"""The package's exception and warning types.
+
+Every problem with a file's content or with a caller's arguments raises :class:`MrczError` (or one of
+its subclasses), a ``ValueError``, so RosettaSciIO-style ``except ValueError`` code keeps working.
+"""
+
+from __future__ import annotations
+
+
+class MrczError(ValueError):
+    """A file cannot be read or written as MRC/MRCZ, or an argument is invalid."""
+
+
+class HeaderError(MrczError):
+    """The 1024-byte header or the extended header is malformed or inconsistent with the file."""
+
+
+class ChunkError(MrczError):
+    """A compressed z-slice (blosc chunk) is missing, truncated or inconsistent with the header."""
+
+
+class UnsupportedError(MrczError):
+    """The file or the data uses a mode, compressor or dtype this package cannot handle."""
+
+
+class MrczWarning(RuntimeWarning):
+    """A recoverable oddity in a file (reported when reading with ``strict=False`` or for metadata)."""

@@ -1,0 +1,424 @@
+"""Write MRC2014 and MRCZ files: eagerly, streaming slice by slice, or in the background.
+
+Every write goes to a temporary file beside the target and is renamed over it only when complete, so a
+failure (bad data, full disk, an exception in a dask chunk, a killed process) never leaves a partial file
+in place of a good one. Statistics are accumulated in the same pass as compression.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .codec import MrczBlosc
+from .constants import HEADER_BYTES
+from .errors import MrczError, UnsupportedError
+from .header import build_header, mode_from_dtype
+from .metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
+from .stats import RunningStats
+
+PathLike = str | os.PathLike[str]
+Progress = Callable[[int, int, int], None]
+"""Called after each z-slice with (slices done, bytes in, bytes written)."""
+
+# dtypes MRC cannot hold, and the lossless mapping used instead (values checked when it can lose)
+_WIDEN = {"u1": "u2", "b1": "i1"}  # uint8 -> uint16 as mrcfile does; bool -> int8 0/1
+_NARROW = {"f8": "f4", "c16": "c8", "i8": "i4", "u8": "u4"}
+_BLOCK_BYTES = 256 * 2**20  # largest block computed at once from a dask array
+_ENDIAN = {"<": "<", "little": "<", "le": "<", ">": ">", "big": ">", "be": ">"}
+_executor: ThreadPoolExecutor | None = None
+
+
+def storage_dtype(dtype: Any, lossy_cast: bool = False) -> tuple[np.dtype, bool]:
+    """The dtype stored for data of ``dtype``, and whether converting needs a value check.
+
+    int8, int16, uint16, float32, complex64, float16 and int32/uint32 (mrcz's modes 7/8) are stored
+    as they are. uint8 is widened to uint16 and bool to int8 (lossless). float64, complex128, int64 and
+    uint64 are narrowed only when every value survives (checked per slice); ``lossy_cast=True`` allows
+    rounding float64/complex128.
+
+    Raises
+    ------
+    UnsupportedError
+        Any other dtype (strings, objects, structured, ...).
+    """
+    dt = np.dtype(dtype)
+    key = dt.str[1:]
+    if key in _WIDEN:
+        return np.dtype(_WIDEN[key]), False
+    if key in _NARROW:
+        return np.dtype(_NARROW[key]), not (lossy_cast and dt.kind in "fc")
+    try:
+        mode_from_dtype(dt)
+    except UnsupportedError:
+        raise UnsupportedError(
+            f"dtype {dt} cannot be stored in MRC (supported: int8, int16, uint16, int32, uint32, "
+            "float16, float32, complex64; uint8, bool, float64, complex128, int64 and uint64 are "
+            "converted when lossless)"
+        ) from None
+    return dt.newbyteorder("="), False
+
+
+def _convert(block: np.ndarray, target: np.dtype, check: bool, first_z: int) -> np.ndarray:
+    if block.dtype == target:
+        return block
+    if check and block.dtype.kind in "iu":
+        info = np.iinfo(target)
+        if block.size and (block.min() < info.min or block.max() > info.max):
+            raise MrczError(
+                f"{block.dtype} values in slices from z={first_z} do not fit in {target}; "
+                "convert the data yourself"
+            )
+    out = block.astype(target)
+    if check and block.dtype.kind in "fc" and not np.array_equal(out, block, equal_nan=True):
+        raise MrczError(
+            f"{block.dtype} values in slices from z={first_z} cannot be stored exactly as {target}; "
+            f"cast with .astype({target.name!r}) or pass lossy_cast=True"
+        )
+    return out
+
+
+class MrczWriter:
+    """Write an MRC/MRCZ file slice by slice; the header and statistics are finished on close.
+
+    Use as a context manager: on an exception the temporary file is removed and the target is left as
+    it was. ``write`` takes one slice (NY, NX) or a block (k, NY, NX) at a time; memory stays at one
+    block.
+
+    Parameters
+    ----------
+    path
+        The file to write; replaced atomically on close.
+    voxel_size, units, metadata, compressor, clevel, shuffle, n_threads, endianness, voltage, c3,
+    gain, lossy_cast, overwrite, progress
+        As for :func:`write`.
+    ndim
+        2 to write a single image (needs exactly one slice), 3 for a stack or volume; 4 with
+        ``slices_per_volume`` for a volume stack.
+    slices_per_volume
+        Slices in each volume of a volume stack (ISPG 401); None otherwise.
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        voxel_size: Any = None,
+        units: str = "Å",
+        metadata: dict[str, Any] | None = None,
+        compressor: str | None = "zstd",
+        clevel: int = 1,
+        shuffle: str = "auto",
+        n_threads: int | None = None,
+        endianness: str = "<",
+        voltage: float = 0.0,
+        c3: float = 0.0,
+        gain: float = 1.0,
+        lossy_cast: bool = False,
+        overwrite: bool = True,
+        progress: Progress | None = None,
+        ndim: int = 3,
+        slices_per_volume: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.voxel_size = check_voxel_size(voxel_size, units)
+        self.codec = MrczBlosc(compressor, clevel, shuffle, n_threads) if compressor is not None else None
+        if endianness not in _ENDIAN:
+            raise MrczError(f"endianness must be '<' or '>' (or little/big), not {endianness!r}")
+        self.byte_order = _ENDIAN[endianness]
+        for name, value in (("voltage", voltage), ("c3", c3), ("gain", gain)):
+            if not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+                raise MrczError(f"{name} must be a finite number, not {value!r}")
+        self.extras = {"voltage": float(voltage), "c3": float(c3), "gain": float(gain)}
+        self.extended = encode_metadata(metadata)
+        if ndim not in (2, 3, 4) or (ndim == 4) != (slices_per_volume is not None):
+            raise MrczError("ndim must be 2, 3, or 4 with slices_per_volume")
+        self.ndim = ndim
+        self.slices_per_volume = slices_per_volume
+        self.lossy_cast = lossy_cast
+        self.overwrite = overwrite
+        self.progress = progress
+        if not overwrite and self.path.exists():
+            raise MrczError(f"{self.path} exists; pass overwrite=True to replace it")
+        if self.path.is_dir():
+            raise MrczError(f"{self.path} is a folder, not a file name")
+        self.stats = RunningStats()
+        self.slice_shape: tuple[int, int] | None = None
+        self.stored: np.dtype | None = None
+        self.count = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent or ".")
+        self._tmp = Path(tmp)
+        self._file = os.fdopen(fd, "wb")
+        self._file.write(bytes(HEADER_BYTES) + self.extended)
+
+    def write(self, block: Any) -> None:
+        """Append one slice (NY, NX) or a block of slices (k, NY, NX).
+
+        Raises
+        ------
+        MrczError
+            The slice shape or dtype differs from the first block's, or values cannot be stored.
+        """
+        arr = np.asarray(block)
+        if arr.ndim == 2:
+            arr = arr[np.newaxis]
+        if arr.ndim != 3 or 0 in arr.shape:
+            raise MrczError(f"write() takes (NY, NX) or (k, NY, NX) blocks, not shape {arr.shape}")
+        if self.slice_shape is None:
+            self.slice_shape = arr.shape[1:]
+            target, self._check = storage_dtype(arr.dtype, self.lossy_cast)
+            self.stored = target.newbyteorder(self.byte_order)
+            self._source_dtype = arr.dtype
+        if arr.shape[1:] != self.slice_shape or arr.dtype != self._source_dtype:
+            raise MrczError(
+                f"block {arr.shape} {arr.dtype} does not match the first block's slices "
+                f"{self.slice_shape} {self._source_dtype}"
+            )
+        assert self.stored is not None
+        native = _convert(arr, self.stored.newbyteorder("="), self._check, self.count)
+        for plane in native:
+            self.stats.add(plane)
+            stored = plane.astype(self.stored, copy=False)
+            self.bytes_in += plane.nbytes
+            if self.codec is None:
+                self._file.write(np.ascontiguousarray(stored).data)
+                self.bytes_out += stored.nbytes
+            else:
+                chunk = self.codec.encode(stored)
+                self._file.write(chunk)
+                self.bytes_out += len(chunk)
+            self.count += 1
+            if self.progress is not None:
+                self.progress(self.count, self.bytes_in, self.bytes_out)
+
+    def _shape(self) -> tuple[int, ...]:
+        assert self.slice_shape is not None
+        if self.ndim == 2:
+            if self.count != 1:
+                raise MrczError(f"a 2-D image needs exactly one slice, got {self.count}")
+            return self.slice_shape
+        if self.ndim == 4:
+            mz = self.slices_per_volume
+            if not mz or self.count % mz:
+                raise MrczError(f"{self.count} slices do not make whole volumes of {mz}")
+            return (self.count // mz, mz, *self.slice_shape)
+        return (self.count, *self.slice_shape)
+
+    def close(self) -> Path:
+        """Finish the header and move the file into place.
+
+        Raises
+        ------
+        MrczError
+            Nothing was written, or the slice count does not fit ``ndim``.
+        """
+        try:
+            if self.count == 0 or self.stored is None:
+                raise MrczError("no data was written")
+            header = build_header(
+                shape=self._shape(),
+                dtype=self.stored,
+                byte_order=self.byte_order,
+                voxel_size=self.voxel_size,
+                compressor=self.codec.cname if self.codec else None,
+                stats=self.stats.header_values(),
+                nsymbt=len(self.extended),
+                exttyp=JSON_EXTTYP if self.extended else "",
+                packed_bytes=self.bytes_out if self.codec else 0,
+                label=f"napari-mrcz {_version()}",
+                **self.extras,
+            )
+            self._file.seek(0)
+            self._file.write(header)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            _set_mode(self._tmp, self.path)
+            if self.overwrite:
+                os.replace(self._tmp, self.path)
+            else:
+                os.link(self._tmp, self.path)  # fails if the target appeared meanwhile
+                self._tmp.unlink()
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        """Discard everything written; the target path is untouched."""
+        if not self._file.closed:
+            self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> MrczWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _set_mode(tmp: Path, target: Path) -> None:
+    """mkstemp makes 0600 files; give the new file the old file's mode, or the umask's default."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
+
+def iter_blocks(data: Any) -> Iterator[np.ndarray]:
+    """(k, NY, NX) numpy blocks of ``data`` (numpy, dask or any array-like), leading axes flattened.
+
+    dask arrays are computed one z-chunk at a time (split further when a chunk exceeds 256 MiB), with
+    the next block computed while the current one is written.
+    """
+    shape = tuple(data.shape)
+    if len(shape) == 2:
+        yield np.asarray(data)[np.newaxis]
+        return
+    if hasattr(data, "dask") and hasattr(data, "chunks"):
+        yield from _dask_blocks(data)
+        return
+    for item in range(shape[0]):
+        yield np.asarray(data[item]).reshape(-1, *shape[-2:])
+
+
+def _dask_blocks(data: Any) -> Iterator[np.ndarray]:
+    per_item = int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize
+    bounds = []
+    start = 0
+    for size in data.chunks[0]:
+        step = max(1, min(size, _BLOCK_BYTES // max(per_item, 1)))
+        bounds += [(z, min(z + step, start + size)) for z in range(start, start + size, step)]
+        start += size
+    ny_nx = data.shape[-2:]
+    with ThreadPoolExecutor(1) as pool:
+        pending: Future | None = None
+        for i, (z0, z1) in enumerate(bounds):
+            current = pending.result() if pending is not None else np.asarray(data[z0:z1])
+            pending = pool.submit(lambda b: np.asarray(data[b[0] : b[1]]), bounds[i + 1]) if i + 1 < len(bounds) else None
+            yield current.reshape(-1, *ny_nx)
+
+
+def write(
+    path: PathLike,
+    data: Any,
+    *,
+    voxel_size: Any = None,
+    units: str = "Å",
+    metadata: dict[str, Any] | None = None,
+    compressor: str | None = "zstd",
+    clevel: int = 1,
+    shuffle: str = "auto",
+    n_threads: int | None = None,
+    endianness: str = "<",
+    voltage: float = 0.0,
+    c3: float = 0.0,
+    gain: float = 1.0,
+    lossy_cast: bool = False,
+    overwrite: bool = True,
+    progress: Progress | None = None,
+) -> Path:
+    """Write ``data`` to an MRCZ file (or plain MRC2014 with ``compressor=None``).
+
+    Parameters
+    ----------
+    path
+        Target file; written to a temporary file beside it and renamed into place when complete.
+    data
+        2-D image, 3-D stack/volume (z, y, x) or 4-D volume stack; numpy, dask or any array-like with
+        ``shape``, ``dtype`` and slicing. dask and other lazy arrays are streamed slice by slice.
+    voxel_size
+        Scalar, (y, x) or (z, y, x) in ``units``; None for 1 Å.
+    units
+        Length unit of ``voxel_size``: 'Å', 'nm', 'µm', 'pm' (and common spellings).
+    metadata
+        JSON-serialisable dict stored in the extended header (EXTTYP 'json').
+    compressor
+        'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC.
+    clevel
+        Compression level 0-9.
+    shuffle
+        'auto', 'bit', 'byte' or 'none'.
+    n_threads
+        blosc threads (None: all cores, at most 8).
+    endianness
+        '<' (little, default) or '>' (big).
+    voltage, c3, gain
+        Microscope kV, spherical aberration in mm, detector gain (MRCZ header words).
+    lossy_cast
+        Allow rounding float64/complex128 to float32/complex64.
+    overwrite
+        Replace an existing file (default); False raises if ``path`` exists.
+    progress
+        Called after each slice with (slices done, bytes in, bytes written).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    MrczError
+        Invalid arguments, unsupported dtype or shape, or values that cannot be stored losslessly;
+        the target is left as it was.
+    OSError
+        The file cannot be written (permissions, disk full); the target is left as it was.
+    """
+    shape = tuple(getattr(data, "shape", ()))
+    if not 2 <= len(shape) <= 4 or 0 in shape:
+        raise MrczError(f"data must be 2-D, 3-D or 4-D with no empty axis, not shape {shape}")
+    if any(n > 2**31 - 1 for n in (shape[-1], shape[-2], int(np.prod(shape[:-2])))):
+        raise MrczError(f"shape {shape} does not fit the MRC header's 32-bit dimensions")
+    storage_dtype(getattr(data, "dtype", np.dtype("O")), lossy_cast)
+    writer = MrczWriter(
+        path,
+        voxel_size=voxel_size,
+        units=units,
+        metadata=metadata,
+        compressor=compressor,
+        clevel=clevel,
+        shuffle=shuffle,
+        n_threads=n_threads,
+        endianness=endianness,
+        voltage=voltage,
+        c3=c3,
+        gain=gain,
+        lossy_cast=lossy_cast,
+        overwrite=overwrite,
+        progress=progress,
+        ndim=len(shape),
+        slices_per_volume=shape[1] if len(shape) == 4 else None,
+    )
+    with writer:
+        for block in iter_blocks(data):
+            writer.write(block)
+    return writer.path
+
+
+def write_async(*args: Any, **kwargs: Any) -> Future[Path]:
+    """:func:`write` in a background thread; ``.result()`` returns the path or raises the error."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="napari-mrcz-write")
+    return _executor.submit(write, *args, **kwargs)
