@@ -52,6 +52,8 @@ def test_mrcz_reads_our_volume_stack_as_frames(tmp_path: Path) -> None:
 def test_plain_mrc_passes_mrcfile_validate(tmp_path: Path, dtype: str, endianness: str,
                                            shape: tuple[int, ...]) -> None:
     data = _data(shape, dtype)
+    if dtype == "f2":  # mrcfile.validate computes the RMS in float16, which overflows past 65504
+        data = (data / 1000).astype(dtype)
     path = tmp_path / "ours.mrc"
     nm.write(path, data, compressor=None, endianness=endianness, voxel_size=(3.0, 2.0, 1.25))
     report = io.StringIO()
