@@ -6,7 +6,6 @@ Pure functions over plain values and pint units; no napari or Qt import, no file
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -120,7 +119,6 @@ def user_metadata(layer_metadata: dict[str, Any] | None) -> dict[str, Any]:
     for key, value in meta.items():
         try:
             encode_metadata({str(key): value})
-            json.dumps(str(key))
         except MrczError:
             skipped.append(str(key))
             continue
