@@ -6,6 +6,7 @@ from __future__ import annotations
 from .errors import ChunkError, HeaderError, MrczError, MrczWarning, UnsupportedError
 from .header import Header
 from .reader import MrcFileInfo, MrcImage, open_mrc, read
+from .validate import Problem, validate
 from .writer import MrczWriter, storage_dtype, write, write_async
 
 __version__ = "0.1.0"
@@ -18,12 +19,14 @@ __all__ = [
     "MrcImage",
     "MrczError",
     "MrczWriter",
+    "Problem",
     "MrczWarning",
     "UnsupportedError",
     "__version__",
     "open_mrc",
     "read",
     "storage_dtype",
+    "validate",
     "write",
     "write_async",
 ]

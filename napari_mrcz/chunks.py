@@ -91,6 +91,11 @@ class ChunkIndex:
         UnsupportedError
             A blosc1 chunk compressed with snappy (no longer decodable by blosc2).
         """
+        if count > (file_size - start) // BLOSC1_HEADER_BYTES:  # before allocating the index
+            raise ChunkError(
+                f"{source}: NZ={count} compressed slices cannot fit in the "
+                f"{max(0, file_size - start)} bytes after byte {start}"
+            )
         offsets = np.empty(count, dtype=np.int64)
         sizes = np.empty(count, dtype=np.int64)
         pos = start

@@ -21,12 +21,13 @@ JSON_EXTTYP = "json"
 # Length units accepted for voxel sizes, in Å. mrcz 0.6.0 spells Å '\\AA' and µm '\\mum'.
 _ANGSTROM_PER_UNIT = {
     "\u00c5": 1.0, "\u212b": 1.0, "A": 1.0, "angstrom": 1.0, "angstroms": 1.0, "\u00e5ngstr\u00f6m": 1.0,
-    "\\AA": 1.0, "AA": 1.0,
-    "nm": 10.0, "nanometer": 10.0, "nanometers": 10.0, "nanometre": 10.0,
-    "pm": 0.01, "picometer": 0.01, "picometers": 0.01, "picometre": 0.01,
+    "\\AA": 1.0, "AA": 1.0, "\u00e5ngstr\u00f6ms": 1.0,
+    "nm": 10.0, "nanometer": 10.0, "nanometers": 10.0, "nanometre": 10.0, "nanometres": 10.0,
+    "pm": 0.01, "picometer": 0.01, "picometers": 0.01, "picometre": 0.01, "picometres": 0.01,
     "\u00b5m": 1e4, "\u03bcm": 1e4, "um": 1e4, "\\mum": 1e4, "micron": 1e4, "microns": 1e4, "micrometer": 1e4,
-    "micrometre": 1e4, "micrometers": 1e4,
-    "mm": 1e7, "millimeter": 1e7, "m": 1e10, "meter": 1e10, "metre": 1e10,
+    "micrometre": 1e4, "micrometers": 1e4, "micrometres": 1e4,
+    "mm": 1e7, "millimeter": 1e7, "millimeters": 1e7, "millimetre": 1e7, "millimetres": 1e7,
+    "m": 1e10, "meter": 1e10, "meters": 1e10, "metre": 1e10, "metres": 1e10,
 }
 
 

@@ -58,6 +58,7 @@ mapping: dict[str, tuple[str, Any]] = {
 
 
 def _endianness(endianness: str, endianess: str | None) -> str:
+    """The byte order from either spelling ('endianess' wins over the default of 'endianness')."""
     if endianess is not None and endianess != endianness and endianness != "<":
         raise MrczError(f"endianness={endianness!r} and endianess={endianess!r} disagree; pass one")
     value = endianess if endianess is not None else endianness
@@ -118,20 +119,21 @@ def file_reader(
     image = read(filename, lazy=lazy, **kwds)
     data = image.data
     names = image.axis_labels
-    scales_nm = [size / 10.0 for size in image.voxel_size]  # (z, y, x) Å -> nm, as RosettaSciIO
+    scales_nm = [float(f"{size / 10.0:.7g}") for size in image.voxel_size]  # (z, y, x) Å -> nm, as rsciio
     spatial = dict(zip(("z", "y", "x"), scales_nm))
     n_nav = data.ndim - 2
     axes = []
     for index, (name, size) in enumerate(zip(names, data.shape)):
-        scale = spatial.get(name, 1.0)
+        scale = spatial.get(name, 0.0)
+        calibrated = scale > 0  # a cell size of 0 (or a volume-stack axis): no length known
         axes.append(
             {
                 "name": name,
-                "units": "nm" if name in spatial else "",
+                "units": "nm" if calibrated else "",
                 "index_in_array": index,
                 "size": int(size),
                 "offset": 0.0,
-                "scale": float(scale) if scale > 0 else 1.0,
+                "scale": float(scale) if calibrated else 1.0,
                 "navigate": index < n_nav,
             }
         )
@@ -156,9 +158,10 @@ def _axis_order(axes: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 def _axis_angstrom(axis: Mapping[str, Any], position: int) -> float:
     """One axis's sample spacing in Å, from its own scale and units."""
-    scale = axis.get("scale", 1.0)
-    if scale is None and axis.get("axis") is not None and len(axis["axis"]) > 1:
-        scale = float(axis["axis"][1]) - float(axis["axis"][0])
+    scale = axis.get("scale")
+    values = axis.get("axis")
+    if scale is None and values is not None and len(values) > 1:
+        scale = float(values[1]) - float(values[0])  # a non-uniform axis: its first step
     try:
         scale = abs(float(scale if scale is not None else 1.0))
     except (TypeError, ValueError):
@@ -188,6 +191,15 @@ def _nested(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
             return None
         node = node[key]
     return node
+
+
+def _number(value: Any, default: float, name: str) -> float:
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MrczError(f"metadata {name} must be a number, not {value!r}") from None
 
 
 def _plain_metadata(metadata: Any) -> dict[str, Any]:
@@ -276,8 +288,8 @@ def file_writer(
     spacing = [_axis_angstrom(ax, i) for i, ax in enumerate(axes)] if axes else [1.0] * ndim
     voxel_size = spacing[-3:] if ndim >= 3 else spacing
     metadata = _plain_metadata(signal.get("metadata"))
-    voltage = _nested(metadata, _BEAM_ENERGY)
-    gain = _nested(metadata, _GAIN)
+    voltage = _number(_nested(metadata, _BEAM_ENERGY), 0.0, "beam_energy")
+    gain = _number(_nested(metadata, _GAIN), 1.0, "gain_factor")
     options: dict[str, Any] = dict(
         voxel_size=voxel_size,
         units="Å",
@@ -286,8 +298,8 @@ def file_writer(
         clevel=clevel,
         n_threads=n_threads,
         endianness=order,
-        voltage=float(voltage) if voltage is not None else 0.0,
-        gain=float(gain) if gain is not None else 1.0,
+        voltage=voltage,
+        gain=gain,
         lossy_cast=True,
     )
     if do_async:

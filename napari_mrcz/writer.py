@@ -7,6 +7,7 @@ in place of a good one. Statistics are accumulated in the same pass as compressi
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ Progress = Callable[[int, int, int], None]
 # dtypes MRC cannot hold, and the lossless mapping used instead (values checked when it can lose)
 _WIDEN = {"u1": "u2", "b1": "i1"}  # uint8 -> uint16 as mrcfile does; bool -> int8 0/1
 _NARROW = {"f8": "f4", "c16": "c8", "i8": "i4", "u8": "u4"}
-_BLOCK_BYTES = 256 * 2**20  # largest block computed at once from a dask array
+_BLOCK_BYTES = 8 * 2**20  # dask chunks are grouped or split into blocks of about this size
 _ENDIAN = {"<": "<", "little": "<", "le": "<", ">": ">", "big": ">", "be": ">"}
 _executor: ThreadPoolExecutor | None = None
 
@@ -154,6 +155,9 @@ class MrczWriter:
         self.count = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        folder = self.path.absolute().parent
+        if not folder.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent or ".")
         self._tmp = Path(tmp)
         self._file = os.fdopen(fd, "wb")
@@ -288,7 +292,7 @@ def _set_mode(tmp: Path, target: Path) -> None:
 def iter_blocks(data: Any) -> Iterator[np.ndarray]:
     """(k, NY, NX) numpy blocks of ``data`` (numpy, dask or any array-like), leading axes flattened.
 
-    dask arrays are computed one z-chunk at a time (split further when a chunk exceeds 256 MiB), with
+    dask arrays are computed in blocks of about 8 MiB along z (small chunks grouped, large ones split),
     the next block computed while the current one is written.
     """
     shape = tuple(data.shape)
@@ -303,13 +307,21 @@ def iter_blocks(data: Any) -> Iterator[np.ndarray]:
 
 
 def _dask_blocks(data: Any) -> Iterator[np.ndarray]:
-    per_item = int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize
-    bounds = []
-    start = 0
+    per_item = max(1, int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize)
+    step = max(1, _BLOCK_BYTES // per_item)
+    bounds: list[tuple[int, int]] = []
+    start = group = 0  # small chunks are grouped: one compute per chunk costs milliseconds
     for size in data.chunks[0]:
-        step = max(1, min(size, _BLOCK_BYTES // max(per_item, 1)))
-        bounds += [(z, min(z + step, start + size)) for z in range(start, start + size, step)]
-        start += size
+        if group and group + size > step:
+            bounds.append((start, start + group))
+            start, group = start + group, 0
+        if size > step:
+            bounds += [(z, min(z + step, start + size)) for z in range(start, start + size, step)]
+            start += size
+        else:
+            group += size
+    if group:
+        bounds.append((start, start + group))
     ny_nx = data.shape[-2:]
     with ThreadPoolExecutor(1) as pool:
         pending: Future | None = None

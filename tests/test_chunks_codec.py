@@ -92,7 +92,7 @@ def test_index_walks_chunks() -> None:
     ("mutate", "words"),
     [
         (lambda b: b[: len(b) - 5], "truncated"),
-        (lambda b: b[:3], "truncated"),
+        (lambda b: b[:3], "cannot fit"),
         (lambda b: b"\x09" + b[1:], "not a blosc chunk"),
         (lambda b: b[:4] + (7).to_bytes(4, "little") + b[8:], "decompresses to 7 bytes"),
         (lambda b: b[:12] + (3).to_bytes(4, "little") + b[16:], "smaller than its header"),
