@@ -3,11 +3,12 @@ plugin, a RosettaSciIO-compatible API and a command-line tool."""
 
 from __future__ import annotations
 
+from .dtypes import storage_dtype
 from .errors import ChunkError, HeaderError, MrczError, MrczWarning, UnsupportedError
 from .header import Header
 from .reader import MrcFileInfo, MrcImage, open_mrc, read
 from .validate import Problem, validate
-from .writer import MrczWriter, storage_dtype, write, write_async
+from .writer import MrczWriter, write, write_async
 
 __version__ = "0.1.0"
 

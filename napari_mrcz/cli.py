@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ._info import describe, info_text, size_text
+from .blocks import iter_blocks
+from .dtypes import storage_dtype
 from .errors import MrczError, MrczWarning
 from .reader import MrcFileInfo, open_mrc
 from .validate import SEVERITIES, validate
-from .writer import MrczWriter, iter_blocks, storage_dtype
+from .writer import MrczWriter
 
 PROG = "napari-mrcz"
 PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")

@@ -71,7 +71,7 @@ def mode_from_dtype(dtype: np.dtype) -> int:
     Raises
     ------
     UnsupportedError
-        For dtypes without an MRC mode (see ``writer.storage_dtype`` for the lossless mappings).
+        For dtypes without an MRC mode (see ``dtypes.storage_dtype`` for the lossless mappings).
     """
     key = np.dtype(dtype).str[1:]
     if key not in _dtype_to_mode:

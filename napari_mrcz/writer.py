@@ -10,17 +10,19 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .blocks import iter_blocks
 from .codec import MrczBlosc
 from .constants import HEADER_BYTES
-from .errors import MrczError, UnsupportedError
-from .header import build_header, mode_from_dtype
+from .dtypes import convert, storage_dtype
+from .errors import MrczError
+from .header import build_header
 from .metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
 from .stats import RunningStats
 
@@ -28,61 +30,8 @@ PathLike = str | os.PathLike[str]
 Progress = Callable[[int, int, int], None]
 """Called after each z-slice with (slices done, bytes in, bytes written)."""
 
-# dtypes MRC cannot hold, and the lossless mapping used instead (values checked when it can lose)
-_WIDEN = {"u1": "u2", "b1": "i1"}  # uint8 -> uint16 as mrcfile does; bool -> int8 0/1
-_NARROW = {"f8": "f4", "c16": "c8", "i8": "i4", "u8": "u4"}
-_BLOCK_BYTES = 8 * 2**20  # dask chunks are grouped or split into blocks of about this size
 _ENDIAN = {"<": "<", "little": "<", "le": "<", ">": ">", "big": ">", "be": ">"}
 _executor: ThreadPoolExecutor | None = None
-
-
-def storage_dtype(dtype: Any, lossy_cast: bool = False) -> tuple[np.dtype, bool]:
-    """The dtype stored for data of ``dtype``, and whether converting needs a value check.
-
-    int8, int16, uint16, float32, complex64, float16 and int32/uint32 (mrcz's modes 7/8) are stored
-    as they are. uint8 is widened to uint16 and bool to int8 (lossless). float64, complex128, int64 and
-    uint64 are narrowed only when every value survives (checked per slice); ``lossy_cast=True`` allows
-    rounding float64/complex128.
-
-    Raises
-    ------
-    UnsupportedError
-        Any other dtype (strings, objects, structured, ...).
-    """
-    dt = np.dtype(dtype)
-    key = dt.str[1:]
-    if key in _WIDEN:
-        return np.dtype(_WIDEN[key]), False
-    if key in _NARROW:
-        return np.dtype(_NARROW[key]), not (lossy_cast and dt.kind in "fc")
-    try:
-        mode_from_dtype(dt)
-    except UnsupportedError:
-        raise UnsupportedError(
-            f"dtype {dt} cannot be stored in MRC (supported: int8, int16, uint16, int32, uint32, "
-            "float16, float32, complex64; uint8, bool, float64, complex128, int64 and uint64 are "
-            "converted when lossless)"
-        ) from None
-    return dt.newbyteorder("="), False
-
-
-def _convert(block: np.ndarray, target: np.dtype, check: bool, first_z: int) -> np.ndarray:
-    if block.dtype == target:
-        return block
-    if check and block.dtype.kind in "iu":
-        info = np.iinfo(target)
-        if block.size and (block.min() < info.min or block.max() > info.max):
-            raise MrczError(
-                f"{block.dtype} values in slices from z={first_z} do not fit in {target}; "
-                "convert the data yourself"
-            )
-    out = block.astype(target)
-    if check and block.dtype.kind in "fc" and not np.array_equal(out, block, equal_nan=True):
-        raise MrczError(
-            f"{block.dtype} values in slices from z={first_z} cannot be stored exactly as {target}; "
-            f"cast with .astype({target.name!r}) or pass lossy_cast=True"
-        )
-    return out
 
 
 class MrczWriter:
@@ -187,7 +136,7 @@ class MrczWriter:
                 f"{self.slice_shape} {self._source_dtype}"
             )
         assert self.stored is not None
-        native = _convert(arr, self.stored.newbyteorder("="), self._check, self.count)
+        native = convert(arr, self.stored.newbyteorder("="), self._check, self.count)
         for plane in native:
             self.stats.add(plane)
             stored = plane.astype(self.stored, copy=False)
@@ -287,48 +236,6 @@ def _set_mode(tmp: Path, target: Path) -> None:
         os.umask(umask)
         mode = 0o666 & ~umask
     os.chmod(tmp, mode)
-
-
-def iter_blocks(data: Any) -> Iterator[np.ndarray]:
-    """(k, NY, NX) numpy blocks of ``data`` (numpy, dask or any array-like), leading axes flattened.
-
-    dask arrays are computed in blocks of about 8 MiB along z (small chunks grouped, large ones split),
-    the next block computed while the current one is written.
-    """
-    shape = tuple(data.shape)
-    if len(shape) == 2:
-        yield np.asarray(data)[np.newaxis]
-        return
-    if hasattr(data, "dask") and hasattr(data, "chunks"):
-        yield from _dask_blocks(data)
-        return
-    for item in range(shape[0]):
-        yield np.asarray(data[item]).reshape(-1, *shape[-2:])
-
-
-def _dask_blocks(data: Any) -> Iterator[np.ndarray]:
-    per_item = max(1, int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize)
-    step = max(1, _BLOCK_BYTES // per_item)
-    bounds: list[tuple[int, int]] = []
-    start = group = 0  # small chunks are grouped: one compute per chunk costs milliseconds
-    for size in data.chunks[0]:
-        if group and group + size > step:
-            bounds.append((start, start + group))
-            start, group = start + group, 0
-        if size > step:
-            bounds += [(z, min(z + step, start + size)) for z in range(start, start + size, step)]
-            start += size
-        else:
-            group += size
-    if group:
-        bounds.append((start, start + group))
-    ny_nx = data.shape[-2:]
-    with ThreadPoolExecutor(1) as pool:
-        pending: Future | None = None
-        for i, (z0, z1) in enumerate(bounds):
-            current = pending.result() if pending is not None else np.asarray(data[z0:z1])
-            pending = pool.submit(lambda b: np.asarray(data[b[0] : b[1]]), bounds[i + 1]) if i + 1 < len(bounds) else None
-            yield current.reshape(-1, *ny_nx)
 
 
 def write(
