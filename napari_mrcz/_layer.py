@@ -50,16 +50,15 @@ def angstrom_factor(unit: Any) -> float | None:
     """Å per ``unit`` (a string or a pint unit, as napari layers hold them); None when the unit is not
     a length (napari's default 'pixel', time, ...)."""
     try:
-        return angstrom_per(str(unit))
+        return angstrom_per(str(unit))  # the core's names: angstrom, nanometer, micrometer, micron, ...
     except MrczError:
         pass
-    try:  # any pint length napari accepts ('kilometer', 'inch', 'fermi', ...)
-        quantity = 1 * unit if not isinstance(unit, str) else None
-        if quantity is not None:
-            return float(quantity.to("angstrom").magnitude)
+    if isinstance(unit, str):
+        return None
+    try:  # any other pint length napari accepts ('centimeter', 'inch', 'fermi', ...)
+        return float((1 * unit).to("angstrom").magnitude)
     except (TypeError, ValueError, AttributeError):  # pint's DimensionalityError is a TypeError
         return None
-    return None
 
 
 def voxel_size_from_layer(scale: Sequence[float] | None, units: Any, ndim: int) -> tuple[float, float, float]:

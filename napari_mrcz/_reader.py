@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _layer
 from .errors import MrczError, MrczWarning
-from .reader import MrcFileInfo, open_mrc
+from .reader import MrcFileInfo, open_mrc, read
 
 SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
 STREAM_SUFFIXES = (".gz", ".bz2")  # of the plain suffixes only (not .mrcz)
@@ -54,7 +54,7 @@ def _sniff(path: str) -> MrcFileInfo | None:
     except (MrczError, OSError) as err:
         # napari then reports that no reader could open the file; this warning (shown as a
         # notification) says why
-        warnings.warn(f"napari-mrcz cannot open {path}: {err}", MrczWarning, stacklevel=3)
+        warnings.warn(f"napari-mrcz cannot open this file: {err}", MrczWarning, stacklevel=3)
         return None
     info.close()  # releases the descriptor only; reads reopen it
     return info
@@ -69,7 +69,7 @@ def get_reader(path: str | os.PathLike[str] | Sequence[str]) -> ReaderFunction |
     """
     try:
         infos = [info for info in map(_sniff, _files(path)) if info is not None]
-    except OSError:  # a folder that vanished or cannot be listed
+    except (OSError, TypeError, ValueError):  # an unlistable folder, a path that is not a path
         return None
     if not infos:
         return None
@@ -92,13 +92,7 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         A compressed slice is corrupt (eager reads; lazy reads raise when the slice is shown).
     """
     lazy = info.nbytes > LAZY_THRESHOLD_BYTES if lazy is None else lazy
-    if lazy:
-        from .lazy import as_dask
-
-        data: Any = as_dask(info)
-    else:
-        with info:
-            data = info.to_output(info.read_slices(0, info.header.nz))
+    data: Any = read(info, lazy=lazy).data
     notes = {}
     if np.issubdtype(data.dtype, np.complexfloating):
         data = abs(data).astype(np.float32)  # numpy or dask, still one chunk per slice
@@ -127,8 +121,7 @@ def contrast_limits(info: MrcFileInfo, data: Any, lazy: bool, transformed: bool 
     the middle z-slice's range joined with the header's (lazy; never the whole volume)."""
     h = info.header
     valid = np.isfinite([h.dmin, h.dmax]).all() and h.dmax > h.dmin and not transformed
-    whole = not h.is_mrcz_file or any(label.startswith("napari-mrcz") for label in h.labels)
-    if valid and whole:
+    if valid and h.stats_cover_data:
         return [float(h.dmin), float(h.dmax)]
     sample = data[tuple(n // 2 for n in data.shape[:-2])] if lazy and data.ndim > 2 else data
     sample = np.asarray(sample)

@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
-
 from .errors import MrczError
-from .reader import open_mrc, read
+from .reader import open_mrc
 
 SCREENSHOT_WINDOW = (1100, 800)
 """Window size (pixels) for ``--screenshot``; the canvas is the part left of the dock widgets."""
@@ -23,21 +21,6 @@ def _check_display() -> None:
         return
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise MrczError("no display to open napari on (DISPLAY is not set); run it under xvfb-run -a")
-
-
-def _open_in(viewer: Any, path: Path) -> None:
-    """Through the plugin when napari has its manifest, else straight from the core."""
-    try:
-        from npe2 import PluginManager
-
-        PluginManager.instance().get_manifest("napari-mrcz")
-    except (ImportError, KeyError):
-        image = read(path, lazy=True)
-        spatial = image.voxel_size[-min(image.data.ndim, 3):]
-        scale = (1.0,) * (image.data.ndim - len(spatial)) + tuple(v if v > 0 else 1.0 for v in spatial)
-        viewer.add_image(image.data, name=path.name, scale=scale, metadata={"mrcz": image.metadata})
-        return
-    viewer.open(str(path), plugin="napari-mrcz")
 
 
 def view(file: str | os.PathLike[str] | None, *, sample: bool = False, screenshot: str | None = None) -> None:
@@ -59,22 +42,24 @@ def view(file: str | os.PathLike[str] | None, *, sample: bool = False, screensho
     OSError
         The file cannot be opened.
     """
-    if sample:
-        from ._sample_data import write_sample
-
-        path = write_sample()
-    else:
-        path = Path(file)  # type: ignore[arg-type]
-    open_mrc(path).close()  # a clear one-line error before napari starts
+    path = Path(file) if file is not None and not sample else None
+    if path is None and not sample:
+        raise MrczError("give a FILE to view, or --sample")
+    if path is not None:
+        open_mrc(path).close()  # a clear one-line error before napari starts
     _check_display()
     try:
         import napari
     except ImportError:
         raise MrczError("napari is not installed: pip install 'napari-mrcz[napari]'") from None
-    viewer = napari.Viewer(title=f"napari-mrcz: {path.name}")  # shown: hidden canvases draw nothing
-    if screenshot:
+    viewer = napari.Viewer(title=f"napari-mrcz: {path.name if path else 'sample tomogram'}")
+    if screenshot:  # shown, not hidden: hidden canvases draw nothing
         viewer.window.resize(*SCREENSHOT_WINDOW)
-    _open_in(viewer, path)
+    if path is None:
+        viewer.open_sample("napari-mrcz", "tomogram")
+    else:
+        viewer.open(str(path), plugin="napari-mrcz")
+    viewer.scale_bar.visible = True
     if screenshot:
         from qtpy.QtWidgets import QApplication
 

@@ -154,6 +154,13 @@ class Header:
         return bool(self.labels) and self.labels[0].startswith("MRCZ")
 
     @property
+    def stats_cover_data(self) -> bool:
+        """True when DMIN/DMAX are set (finite, DMAX > DMIN) and describe all the data: not so in
+        headers mrcz 0.6.0 wrote, whose statistics are of the first frame only."""
+        written_by_mrcz = self.is_mrcz_file and not any(lab.startswith("napari-mrcz") for lab in self.labels)
+        return bool(np.isfinite([self.dmin, self.dmax]).all() and self.dmax > self.dmin) and not written_by_mrcz
+
+    @property
     def dtype(self) -> np.dtype:
         """The numpy dtype of the data as returned to the caller (native byte order for packed modes)."""
         if self.mrc_mode == 3:

@@ -274,14 +274,14 @@ class MrcImage:
 
 
 def read(
-    path: PathLike, *, lazy: bool = False, n_threads: int | None = None, strict: bool = True
+    path: PathLike | MrcFileInfo, *, lazy: bool = False, n_threads: int | None = None, strict: bool = True
 ) -> MrcImage:
     """Read an MRC or MRCZ file (or a ``.gz``/``.bz2`` of one).
 
     Parameters
     ----------
     path
-        The file.
+        The file, or a file already opened with :func:`open_mrc` (not opened again).
     lazy
         Return a dask array with one chunk per z-slice; nothing is decompressed until computed.
         Plain files are memory-mapped; gzip/bzip2 files are decompressed into memory first.
@@ -298,7 +298,7 @@ def read(
     OSError
         The file cannot be opened.
     """
-    info = open_mrc(path, strict=strict)
+    info = path if isinstance(path, MrcFileInfo) else open_mrc(path, strict=strict)
     if lazy:
         from .lazy import as_dask
 
