@@ -29,6 +29,7 @@ from .errors import ChunkError, UnsupportedError
 
 _CHUNK_HEADER = struct.Struct("<BBBBIII")
 BLOSC1_SNAPPY = 2  # blosc1 flags >> 5: 0 blosclz, 1 lz4/lz4hc, 2 snappy, 3 zlib, 4 zstd
+BLOSC_BOTH_SHUFFLES = 0x05  # byte-shuffle | bitshuffle: blosc1 never sets both (blosc2 reads "extended header")
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class ChunkIndex:
             ch = parse_chunk_header(raw)
             if not 1 <= ch.version <= 5 or ch.typesize == 0:
                 raise ChunkError(f"{where}: not a blosc chunk (version {ch.version}, typesize {ch.typesize})")
+            if ch.version <= 2 and ch.flags & BLOSC_BOTH_SHUFFLES == BLOSC_BOTH_SHUFFLES:
+                raise ChunkError(f"{where}: flags 0x{ch.flags:02x} set both byte-shuffle and bitshuffle")
             if ch.version <= 2 and ch.flags >> 5 == BLOSC1_SNAPPY:
                 raise UnsupportedError(f"{where}: compressed with snappy, which blosc2 cannot decode")
             if ch.nbytes != slice_nbytes:

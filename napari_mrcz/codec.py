@@ -133,7 +133,7 @@ class MrczBlosc:
         if out is None:
             if head is None:
                 raise ChunkError(f"{what}: {len(buf)} bytes is too short for a blosc chunk")
-            out = np.empty(head.nbytes, dtype=np.uint8)
+            out = np.zeros(head.nbytes, dtype=np.uint8)
         if head is None or head.cbytes != len(buf) or head.nbytes != out.nbytes or not out.flags.c_contiguous:
             raise ChunkError(
                 f"{what}: blosc header says {head.nbytes if head else '?'} bytes from "

@@ -17,6 +17,10 @@ from .reader import MrcFileInfo
 class SliceArray:
     """Numpy-style read-only indexing over a file's stored slices, shape (NZ, NY, NX).
 
+    Plain files are read with ``pread`` through the descriptor opened with the header, not a memory
+    map: a map faults with SIGBUS when the file shrinks, and a map of the path would read a replaced
+    file at the old file's offsets. A short read raises ``HeaderError`` instead.
+
     Parameters
     ----------
     info
@@ -33,6 +37,9 @@ class SliceArray:
         self.dtype = info.dtype
         self.ndim = 3
 
+    def _read(self, start: int, stop: int) -> np.ndarray:
+        return self.info.read_slices(start, stop, self.n_threads)
+
     def __len__(self) -> int:
         return self.shape[0]
 
@@ -41,20 +48,14 @@ class SliceArray:
         z_key, rest = key[0], key[1:]
         z = np.arange(self.shape[0])[z_key]
         if z.ndim == 0:
-            return self._slices(int(z), int(z) + 1)[(0, *rest)]
+            return self._read(int(z), int(z) + 1)[(0, *rest)]
         if z.size and np.array_equal(z, np.arange(z[0], z[0] + z.size)):
-            block = self._slices(int(z[0]), int(z[0]) + z.size)
+            block = self._read(int(z[0]), int(z[0]) + z.size)
         else:
-            block = np.stack([self._slices(int(i), int(i) + 1)[0] for i in z]) if z.size else (
+            block = np.stack([self._read(int(i), int(i) + 1)[0] for i in z]) if z.size else (
                 np.empty((0, *self.shape[1:]), dtype=self.dtype)
             )
         return block[(slice(None), *rest)]
-
-    def _slices(self, start: int, stop: int) -> np.ndarray:
-        mm = self.info.memmap()
-        if mm is not None:
-            return self.info.unpack(np.array(mm[start:stop]))
-        return self.info.read_slices(start, stop, self.n_threads)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self[:]

@@ -73,10 +73,9 @@ def encode_metadata(metadata: dict[str, Any] | None) -> bytes:
     if not isinstance(metadata, dict):
         raise MrczError(f"metadata must be a dict, not {type(metadata).__name__}")
     try:
-        text = json.dumps(metadata, default=_default, ensure_ascii=False, allow_nan=True)
-    except (TypeError, ValueError) as err:
+        return json.dumps(metadata, default=_default, ensure_ascii=False, allow_nan=True).encode("utf-8")
+    except (TypeError, ValueError) as err:  # UnicodeEncodeError (lone surrogates) is a ValueError
         raise MrczError(f"metadata cannot be stored as JSON: {err}") from None
-    return text.encode("utf-8")
 
 
 def decode_metadata(raw: bytes, exttyp: str, source: str = "<bytes>") -> dict[str, Any]:

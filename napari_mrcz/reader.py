@@ -93,7 +93,10 @@ class MrcFileInfo:
         h = self.header
         count = max(0, stop - start)
         raw_shape = (count, h.slice_nbytes // h.disk_dtype.itemsize)
-        raw = np.empty(raw_shape, dtype=h.disk_dtype)
+        # zeroed (calloc, free for big arrays): blosc2 leaves the output of some chunks untouched
+        # ("uninitialised" special chunks, typesizes that do not divide the block), and that must
+        # not hand back whatever the heap held
+        raw = np.zeros(raw_shape, dtype=h.disk_dtype)
         if self.chunk_index is None:
             got = self.source.readinto(raw, h.data_offset + start * h.slice_nbytes)
             if got != raw.nbytes:
@@ -105,15 +108,6 @@ class MrcFileInfo:
                 src = self.source.pread(cbytes, offset)
                 codec.decode(src, raw[i], what=f"{self.path}: compressed slice {z}")
         return self.unpack(raw)
-
-    def memmap(self) -> np.memmap | None:
-        """The stored slices as a read-only memory map, (NZ, samples per slice); None unless the
-        file is plain MRC on disk. :meth:`unpack` turns rows of it into returned slices."""
-        h = self.header
-        if self.chunk_index is not None or not isinstance(self.source, FileSource):
-            return None
-        shape = (h.nz, h.slice_nbytes // h.disk_dtype.itemsize)
-        return self.source.memmap(h.data_offset, shape, h.disk_dtype)
 
     def unpack(self, raw: np.ndarray) -> np.ndarray:
         """Stored samples (one row per slice) → slices as returned: native byte order, (k, NY, NX),
@@ -306,6 +300,12 @@ def read(
     else:
         with info:
             _check_memory(info)
-            data = info.to_output(info.read_slices(0, info.header.nz, n_threads))
+            try:
+                data = info.to_output(info.read_slices(0, info.header.nz, n_threads))
+            except MemoryError:
+                raise MrczError(
+                    f"{info.path}: {info.nbytes} bytes of data do not fit in this process's memory; "
+                    "read it with lazy=True"
+                ) from None
     return MrcImage(data, info.voxel_size, info.metadata, info.header, info.path)
 

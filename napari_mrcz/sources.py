@@ -10,6 +10,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import os
+import stat
 import threading
 import zlib
 from pathlib import Path
@@ -30,17 +31,36 @@ class FileSource:
 
     stream: str | None = None
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, identity: tuple[int, int, int, int] | None = None) -> None:
         self.path = path
         self._fd: int | None = None
-        self._memmap: np.memmap | None = None
         self._lock = threading.Lock()
-        self.size = os.stat(path).st_size
+        self._identity = identity  # (st_dev, st_ino, st_size, st_mtime_ns) of the file first opened
+        self.size = os.stat(path).st_size if identity is None else identity[2]
 
     def _descriptor(self) -> int:
+        """The open descriptor; on (re)opening, checks it is a regular file and the file first opened.
+
+        Raises
+        ------
+        MrczError
+            The path is not a regular file (a FIFO, a device), or was replaced or changed since it
+            was first opened (e.g. in a dask worker that reopens it).
+        """
         with self._lock:
             if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
+                flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+                fd = os.open(self.path, flags)
+                st = os.fstat(fd)
+                found = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                if not stat.S_ISREG(st.st_mode):
+                    os.close(fd)
+                    raise MrczError(f"{self.path}: not a regular file")
+                if self._identity is not None and found != self._identity:
+                    os.close(fd)
+                    raise MrczError(f"{self.path}: the file changed since it was opened; open it again")
+                self._identity, self._fd = found, fd
             return self._fd
 
     def pread(self, n: int, offset: int) -> bytes:
@@ -58,26 +78,19 @@ class FileSource:
             done += got
         return done
 
-    def memmap(self, offset: int, shape: tuple[int, ...], dtype: np.dtype) -> np.memmap:
-        """A read-only memory map of the data (one per process, made on first use)."""
-        with self._lock:
-            if self._memmap is None:
-                self._memmap = np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
-            return self._memmap
-
     def close(self) -> None:
-        """Release the descriptor and the memory map (reopened on the next read)."""
+        """Release the descriptor (reopened on the next read)."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
             self._fd = None
-            self._memmap = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size}
+        self._descriptor()  # pin the identity of the file this source reads
+        return {"path": self.path, "identity": self._identity}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+        self.__init__(state["path"], state["identity"])  # type: ignore[misc]
 
     def __del__(self) -> None:
         if getattr(self, "_fd", None) is not None:
@@ -129,6 +142,8 @@ def decompress_stream(path: Path, kind: str, needed: Any) -> MemorySource:
     ------
     HeaderError
         The stream is corrupt or ends before the size the header implies.
+    MrczError
+        The decompressed stream does not fit in this process's memory.
     """
     opener = gzip.open if kind == "gzip" else bz2.open
     pieces: list[bytes] = []
@@ -145,11 +160,14 @@ def decompress_stream(path: Path, kind: str, needed: Any) -> MemorySource:
                     break
                 pieces.append(piece)
                 have += len(piece)
+        data = b"".join(pieces)
+    except MemoryError:
+        pieces.clear()
+        raise MrczError(f"{path}: the decompressed {kind} stream does not fit in this process's memory") from None
     except (OSError, EOFError, zlib.error, ValueError) as err:
         if isinstance(err, MrczError):
             raise
         raise HeaderError(f"{path}: {kind} stream is corrupt or truncated ({err})") from None
-    data = b"".join(pieces)
     if total is not None and len(data) < total:
         raise HeaderError(
             f"{path}: truncated: the {kind} stream holds {len(data)} bytes, the header implies {total}"

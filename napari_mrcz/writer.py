@@ -7,6 +7,7 @@ in place of a good one. Statistics are accumulated in the same pass as compressi
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
@@ -110,7 +111,11 @@ class MrczWriter:
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent or ".")
         self._tmp = Path(tmp)
         self._file = os.fdopen(fd, "wb")
-        self._file.write(bytes(HEADER_BYTES) + self.extended)
+        try:
+            self._file.write(bytes(HEADER_BYTES) + self.extended)
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, block: Any) -> None:
         """Append one slice (NY, NX) or a block of slices (k, NY, NX).
@@ -207,9 +212,11 @@ class MrczWriter:
 
     def abort(self) -> None:
         """Discard everything written; the target path is untouched."""
-        if not self._file.closed:
-            self._file.close()
-        self._tmp.unlink(missing_ok=True)
+        try:
+            with contextlib.suppress(OSError):  # flushing bytes we discard can fail (disk full)
+                self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> MrczWriter:
         return self

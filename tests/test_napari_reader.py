@@ -145,8 +145,8 @@ def test_large_files_open_lazily_one_chunk_per_slice(monkeypatch: pytest.MonkeyP
     path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0))
     monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", volume.nbytes - 1)
     read_slices: list[tuple[int, int]] = []
-    original = SliceArray._slices
-    monkeypatch.setattr(SliceArray, "_slices", lambda self, a, b: read_slices.append((a, b)) or original(self, a, b))
+    original = SliceArray._read
+    monkeypatch.setattr(SliceArray, "_read", lambda self, a, b: read_slices.append((a, b)) or original(self, a, b))
     ((data, kwargs, _),) = _read(path)
     assert type(data).__name__ == "Array" and data.chunks[0] == (1,) * 12
     assert kwargs["metadata"]["mrcz"]["lazy"] is True
@@ -163,8 +163,8 @@ def test_lazy_contrast_from_one_slice_when_header_stats_are_partial(
 
     monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
     read_slices: list[tuple[int, int]] = []
-    original = SliceArray._slices
-    monkeypatch.setattr(SliceArray, "_slices", lambda self, a, b: read_slices.append((a, b)) or original(self, a, b))
+    original = SliceArray._read
+    monkeypatch.setattr(SliceArray, "_read", lambda self, a, b: read_slices.append((a, b)) or original(self, a, b))
     path = testdata / "mrcz" / "stack_int16_blosclz.mrcz"
     ((data, kwargs, _),) = _read(path)
     truth = np.load(str(path) + ".npy")

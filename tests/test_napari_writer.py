@@ -107,8 +107,8 @@ def test_lazy_layer_streams_with_progress(
     assert type(layer.data).__name__ == "Array"
 
     blocks: list[int] = []
-    original = SliceArray._slices
-    monkeypatch.setattr(SliceArray, "_slices", lambda s, a, b: blocks.append(b - a) or original(s, a, b))
+    original = SliceArray._read
+    monkeypatch.setattr(SliceArray, "_read", lambda s, a, b: blocks.append(b - a) or original(s, a, b))
     bars: list[Any] = []
 
     class Recording(napari.utils.progress):
