@@ -31,18 +31,18 @@ class Kind:
 
 
 KINDS = {
-    "movie": Kind("movie", "int8", (40, 2048, 2048), (6, 512, 512), (256, 96),
+    "movie": Kind("movie", "int8", (40, 2048, 2048), (6, 1024, 1024), (256, 24),
                   "int8 movie, Poisson λ=1 counts/px/frame"),
-    "tomo": Kind("tomo", "float32", (256, 512, 512), (24, 128, 128), (1024, 384),
+    "tomo": Kind("tomo", "float32", (256, 512, 512), (24, 256, 256), (1024, 96),
                  "float32 tomogram, smooth density + Gaussian noise"),
-    "counts": Kind("counts", "uint16", (20, 2048, 2048), (4, 512, 512), (128, 48),
+    "counts": Kind("counts", "uint16", (20, 2048, 2048), (4, 1024, 1024), (128, 12),
                    "uint16 counting stack, Poisson λ=20 counts/px"),
 }
 _LAMBDA = {"movie": 1.0, "counts": 20.0}
 
 
 @lru_cache(maxsize=None)
-def _poisson_table(lam: float) -> np.ndarray:
+def _poisson_table(lam: float, dtype: str) -> np.ndarray:
     """Inverse CDF of Poisson(lam) on a 16-bit grid: table[u] is the count for uniform u/65536."""
     kmax = int(lam + 12 * math.sqrt(lam) + 12)
     pmf = np.empty(kmax + 1)
@@ -50,7 +50,7 @@ def _poisson_table(lam: float) -> np.ndarray:
     for k in range(1, kmax + 1):
         pmf[k] = pmf[k - 1] * lam / k
     cdf = np.cumsum(pmf)
-    return np.searchsorted(cdf, (np.arange(65536) + 0.5) / 65536, side="right").astype(np.uint16)
+    return np.searchsorted(cdf, (np.arange(65536) + 0.5) / 65536, side="right").astype(dtype)
 
 
 @lru_cache(maxsize=8)
@@ -78,10 +78,13 @@ def _tomo_plane(k: int, ny: int, nx: int) -> np.ndarray:
 def make_slice(kind: str, z: int, ny: int, nx: int) -> np.ndarray:
     """Slice ``z`` of a data set of ``kind`` with slices (ny, nx)."""
     rng = np.random.default_rng([SEED, 1, ny, nx, z])
-    if kind in _LAMBDA:
-        table = _poisson_table(_LAMBDA[kind])
-        counts = table[rng.integers(0, 65536, (ny, nx), dtype=np.uint16)]
-        return counts.astype(KINDS[kind].dtype)
+    if kind in _LAMBDA:  # row pieces of <= 1 Mi values: little scratch memory beside the slice
+        table = _poisson_table(_LAMBDA[kind], KINDS[kind].dtype)
+        out = np.empty((ny, nx), dtype=KINDS[kind].dtype)
+        rows = max(1, 2**20 // nx)
+        for y in range(0, ny, rows):
+            np.take(table, rng.integers(0, 65536, (min(rows, ny - y), nx), dtype=np.uint16), out=out[y : y + rows])
+        return out
     if kind == "tomo":
         wy, wx = _tomo_grid(ny, nx)
         k, frac = divmod(z, 16)

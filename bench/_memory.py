@@ -24,6 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
 import napari_mrcz  # noqa: E402
 
+try:
+    from napari_mrcz.blocks import iter_blocks
+except ImportError:  # older layout
+    from napari_mrcz.writer import iter_blocks
+
 
 def rss_now() -> int:
     try:

@@ -66,6 +66,17 @@ def mrcfile_read(path) -> np.ndarray:
     return mrcfile.read(str(path))
 
 
+def our_settings(arr: np.ndarray, cname: str, clevel: int) -> tuple[str, int]:
+    """The shuffle ('bit'/'byte'/'none') and requested block size our writer uses for ``arr``, read
+    back from the chunk it makes of the first slice (so this works whatever the codec's defaults are)."""
+    from napari_mrcz.codec import MrczBlosc
+
+    codec = MrczBlosc(cname, clevel)
+    flags = codec.encode(np.ascontiguousarray(arr[0]))[2]
+    shuffle = "bit" if flags & 0x4 else "byte" if flags & 0x1 else "none"
+    return shuffle, int(getattr(codec, "block_bytes", codec.blocksize) or 0)
+
+
 class BloscLimit:
     """blosc alone on the same slices with our settings: no file, no allocation in the timed loop.
 

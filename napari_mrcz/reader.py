@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .chunks import ChunkIndex
-from .codec import MrczBlosc
+from .codec import MrczBlosc, blosc2_gil_released, map_slices
 from .constants import HEADER_BYTES
 from .errors import ChunkError, HeaderError, MrczError
 from .header import Header, parse_header
@@ -103,10 +103,15 @@ class MrcFileInfo:
                 raise HeaderError(f"{self.path}: truncated: data ends {raw.nbytes - got} bytes early")
         else:
             codec = MrczBlosc(n_threads=n_threads)
-            for i, z in enumerate(range(start, stop)):
-                offset, cbytes = int(self.chunk_index.offsets[z]), int(self.chunk_index.cbytes[z])
-                src = self.source.pread(cbytes, offset)
-                codec.decode(src, raw[i], what=f"{self.path}: compressed slice {z}")
+            offsets, sizes, pread = self.chunk_index.offsets, self.chunk_index.cbytes, self.source.pread
+
+            def decode(i: int, threads: int) -> None:
+                z = start + i
+                src = pread(int(sizes[z]), int(offsets[z]))
+                codec.decode(src, raw[i], what=f"{self.path}: compressed slice {z}", threads=threads)
+
+            with blosc2_gil_released():
+                map_slices(decode, count, codec.threads)
         return self.unpack(raw)
 
     def unpack(self, raw: np.ndarray) -> np.ndarray:

@@ -36,7 +36,10 @@ class FileSource:
         self._fd: int | None = None
         self._lock = threading.Lock()
         self._identity = identity  # (st_dev, st_ino, st_size, st_mtime_ns) of the file first opened
-        self.size = os.stat(path).st_size if identity is None else identity[2]
+        if identity is None:  # open now: a size from stat(path) may be another file's by the time we open
+            self._descriptor()
+            assert self._identity is not None
+        self.size = self._identity[2]
 
     def _descriptor(self) -> int:
         """The open descriptor; on (re)opening, checks it is a regular file and the file first opened.

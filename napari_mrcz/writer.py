@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -19,28 +20,34 @@ from typing import Any
 import numpy as np
 
 from .blocks import iter_blocks
-from .codec import MrczBlosc
+from .codec import MrczBlosc, default_threads
 from .constants import HEADER_BYTES
 from .dtypes import convert, storage_dtype
 from .errors import MrczError
 from .header import build_header
 from .metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
-from .stats import RunningStats
+from .stats import RunningStats, SliceStats, slice_stats
 
 PathLike = str | os.PathLike[str]
 Progress = Callable[[int, int, int], None]
 """Called after each z-slice with (slices done, bytes in, bytes written)."""
 
 _ENDIAN = {"<": "<", "little": "<", "le": "<", ">": ">", "big": ">", "be": ">"}
+_FLUSH_BYTES = 32 * 2**20  # written data handed to a background fdatasync at a time, so close's fsync is short
 _executor: ThreadPoolExecutor | None = None
+
+
+def _datasync(fd: int) -> None:
+    (getattr(os, "fdatasync", None) or os.fsync)(fd)  # no fdatasync on macOS and Windows
 
 
 class MrczWriter:
     """Write an MRC/MRCZ file slice by slice; the header and statistics are finished on close.
 
     Use as a context manager: on an exception the temporary file is removed and the target is left as
-    it was. ``write`` takes one slice (NY, NX) or a block (k, NY, NX) at a time; memory stays at one
-    block.
+    it was. ``write`` takes one slice (NY, NX) or a block (k, NY, NX) at a time. Slices are summarised
+    and compressed on ``n_threads`` threads, one slice each, while this thread writes finished slices in
+    order; one slice per thread is in flight, so memory stays at the block plus a few slices.
 
     Parameters
     ----------
@@ -102,7 +109,14 @@ class MrczWriter:
         self.stats = RunningStats()
         self.slice_shape: tuple[int, int] | None = None
         self.stored: np.dtype | None = None
-        self.count = 0
+        self.count = 0  # slices written to the file
+        self._submitted = 0  # slices handed to the workers
+        self._threads = self.codec.threads if self.codec is not None else (n_threads or default_threads())
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[tuple[SliceStats | None, Any, int]]] = deque()
+        self._flusher: ThreadPoolExecutor | None = None
+        self._flushing: Future | None = None
+        self._unflushed = 0
         self.bytes_in = 0
         self.bytes_out = 0
         folder = self.path.absolute().parent
@@ -118,13 +132,20 @@ class MrczWriter:
             raise
 
     def write(self, block: Any) -> None:
-        """Append one slice (NY, NX) or a block of slices (k, NY, NX).
+        """Append one slice (NY, NX) or a block of slices (k, NY, NX); the block's slices are compressed
+        in parallel, and all are in the file when this returns (so the caller may reuse its buffer).
 
         Raises
         ------
         MrczError
             The slice shape or dtype differs from the first block's, or values cannot be stored.
         """
+        self._submit(block)
+        while self._pending:
+            self._finish(self._pending.popleft())
+
+    def _submit(self, block: Any) -> None:
+        """Hand a block's slices to the workers; they may still be reading it when this returns."""
         arr = np.asarray(block)
         if arr.ndim == 2:
             arr = arr[np.newaxis]
@@ -141,21 +162,63 @@ class MrczWriter:
                 f"{self.slice_shape} {self._source_dtype}"
             )
         assert self.stored is not None
-        native = convert(arr, self.stored.newbyteorder("="), self._check, self.count)
+        native = convert(arr, self.stored.newbyteorder("="), self._check, self._submitted)
+        if self._pool is None and self._threads > 1 and self.ndim != 2:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="napari-mrcz-write")
         for plane in native:
-            self.stats.add(plane)
-            stored = plane.astype(self.stored, copy=False)
-            self.bytes_in += plane.nbytes
-            if self.codec is None:
-                self._file.write(np.ascontiguousarray(stored).data)
-                self.bytes_out += stored.nbytes
+            if self._pool is None:  # one thread, or one 2-D image: blosc's own threads
+                job: Future = Future()
+                job.set_result(self._encode(plane, self._threads))
             else:
-                chunk = self.codec.encode(stored)
-                self._file.write(chunk)
-                self.bytes_out += len(chunk)
-            self.count += 1
-            if self.progress is not None:
-                self.progress(self.count, self.bytes_in, self.bytes_out)
+                job = self._pool.submit(self._encode, plane, 1)
+            self._pending.append(job)
+            self._submitted += 1
+            while len(self._pending) > self._threads:  # one slice per worker in flight: measured as fast as more
+                self._finish(self._pending.popleft())
+
+    def _encode(self, plane: np.ndarray, threads: int) -> tuple[SliceStats | None, Any, int]:
+        """Statistics and stored bytes of one native-order slice (runs on a worker thread)."""
+        stats = slice_stats(plane)
+        stored = np.ascontiguousarray(plane.astype(self.stored, copy=False))
+        data = stored.data if self.codec is None else self.codec.encode(stored, threads)
+        return stats, data, plane.nbytes
+
+    def _finish(self, job: Future[tuple[SliceStats | None, Any, int]]) -> None:
+        """Write one finished slice (in slice order) and fold in its statistics."""
+        stats, data, nbytes = job.result()
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        self._file.write(data)
+        self._unflushed += size
+        if self._unflushed >= _FLUSH_BYTES and (self._flushing is None or self._flushing.done()):
+            if self._flushing is not None:
+                self._flushing.result()  # raise a failed flush (EIO, ENOSPC) now
+            if self._flusher is None:
+                self._flusher = ThreadPoolExecutor(1, thread_name_prefix="napari-mrcz-flush")
+            self._file.flush()
+            self._unflushed = 0
+            self._flushing = self._flusher.submit(_datasync, self._file.fileno())
+        self.stats.merge(stats)
+        self.bytes_in += nbytes
+        self.bytes_out += size
+        self.count += 1
+        if self.progress is not None:
+            self.progress(self.count, self.bytes_in, self.bytes_out)
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._finish(self._pending.popleft())
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self._stop_flusher()
+
+    def _stop_flusher(self) -> None:
+        if self._flusher is not None:
+            self._flusher.shutdown()
+            self._flusher = None
+        if self._flushing is not None:
+            flushing, self._flushing = self._flushing, None
+            flushing.result()
 
     def _shape(self) -> tuple[int, ...]:
         assert self.slice_shape is not None
@@ -179,6 +242,7 @@ class MrczWriter:
             Nothing was written, or the slice count does not fit ``ndim``.
         """
         try:
+            self._drain()
             if self.count == 0 or self.stored is None:
                 raise MrczError("no data was written")
             header = build_header(
@@ -212,6 +276,14 @@ class MrczWriter:
 
     def abort(self) -> None:
         """Discard everything written; the target path is untouched."""
+        for job in self._pending:
+            job.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        with contextlib.suppress(OSError):
+            self._stop_flusher()
         try:
             with contextlib.suppress(OSError):  # flushing bytes we discard can fail (disk full)
                 self._file.close()
@@ -338,7 +410,7 @@ def write(
     )
     with writer:
         for block in iter_blocks(data):
-            writer.write(block)
+            writer._submit(block)  # the blocks are ours (views of data, or computed): no need to wait
     return writer.path
 
 
