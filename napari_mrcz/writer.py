@@ -141,8 +141,7 @@ class MrczWriter:
             The slice shape or dtype differs from the first block's, or values cannot be stored.
         """
         self._submit(block)
-        while self._pending:
-            self._finish(self._pending.popleft())
+        self._finish_pending()
 
     def _submit(self, block: Any) -> None:
         """Hand a block's slices to the workers; they may still be reading it when this returns."""
@@ -204,9 +203,12 @@ class MrczWriter:
         if self.progress is not None:
             self.progress(self.count, self.bytes_in, self.bytes_out)
 
-    def _drain(self) -> None:
+    def _finish_pending(self) -> None:
         while self._pending:
             self._finish(self._pending.popleft())
+
+    def _drain(self) -> None:
+        self._finish_pending()
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
