@@ -24,10 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
 import napari_mrcz  # noqa: E402
 
-try:
-    from napari_mrcz.blocks import iter_blocks
-except ImportError:  # older layout
-    from napari_mrcz.writer import iter_blocks
+from napari_mrcz.io.blocks import iter_blocks  # noqa: E402
 
 
 def rss_now() -> int:
@@ -88,7 +85,7 @@ def main() -> None:
     elif case == "stream_write":
         napari_mrcz.write(args["path"], source, compressor=args["compressor"], clevel=args["clevel"])
     elif case == "stream_source":  # the dask chunks alone, computed as the writer does, not written
-        for _ in napari_mrcz.blocks.iter_blocks(source):
+        for _ in iter_blocks(source):
             pass
     else:
         raise SystemExit(f"unknown case {case!r}")

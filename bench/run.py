@@ -39,8 +39,8 @@ import numpy as np
 
 import _data
 import _peers
-from napari_mrcz.codec import default_threads
-from napari_mrcz.reader import open_mrc
+from napari_mrcz.io.codec import default_threads
+from napari_mrcz.io.opener import open_mrc
 
 CODECS = (("zstd", 1), ("lz4", 9))
 MB = 1e6

@@ -1,16 +1,26 @@
 """Read, write and view MRC2014 and MRCZ (blosc-compressed MRC) files: a core codec, a napari
-plugin, a RosettaSciIO-compatible API and a command-line tool."""
+plugin, a RosettaSciIO-compatible API and a command-line tool.
+
+The package is layered; each layer imports only the ones above it in this list:
+
+- :mod:`napari_mrcz.errors` — the exception and warning types every layer raises.
+- :mod:`napari_mrcz.format` — the bytes on disk (header, modes, blosc chunk headers, metadata); no I/O.
+- :mod:`napari_mrcz.io` — sources, codec, reader, lazy arrays, writer, validation.
+- front-ends, which parse no bytes: :mod:`napari_mrcz.plugin` (napari), :mod:`napari_mrcz.cli`
+  (command line) and :mod:`napari_mrcz.rsciio` (RosettaSciIO-compatible API).
+"""
 
 from __future__ import annotations
 
-from .dtypes import storage_dtype
+from ._version import __version__
 from .errors import ChunkError, HeaderError, MrczError, MrczWarning, UnsupportedError
-from .header import Header
-from .reader import MrcFileInfo, MrcImage, open_mrc, read
-from .validate import Problem, validate
-from .writer import MrczWriter, write, write_async
-
-__version__ = "0.1.0"
+from .format.dtypes import storage_dtype
+from .format.header import Header
+from .io.opener import MrcFileInfo, open_mrc
+from .io.reader import MrcImage, read
+from .io.streaming import MrczWriter
+from .io.validate import Problem, validate
+from .io.writer import write, write_async
 
 __all__ = [
     "ChunkError",

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MrczError, MrczWarning
-from .metadata import angstrom_per
-from .reader import read
-from .writer import write, write_async
+from .format.metadata import angstrom_per
+from .io.reader import read
+from .io.writer import write, write_async
 
 PathLike = str | os.PathLike[str]
 

@@ -1,0 +1,319 @@
+"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate`` and ``view``.
+
+A thin front-end over the core: it turns ``MrczError``/``OSError`` into one line on stderr and an exit
+code (0 success, 1 a file or user error or an invalid file, 2 a usage error or an unreadable file, 130
+interrupted), never a traceback. napari is imported only by ``view`` (in ``_view``), tqdm only by
+``convert``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .info import describe, info_text, size_text
+from ..io.blocks import iter_blocks
+from ..format.dtypes import storage_dtype
+from ..errors import MrczError, MrczWarning
+from ..io.opener import MrcFileInfo, open_mrc
+from ..io.validate import SEVERITIES, validate
+from ..io.streaming import MrczWriter
+
+PROG = "napari-mrcz"
+PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
+COMPRESSED_SUFFIX = ".mrcz"
+COMPRESSORS = ("zstd", "lz4", "lz4hc", "zlib", "blosclz")
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+BLOCK_BYTES = 32 * 2**20
+"""convert reads and writes about this many bytes of slices at a time."""
+
+_EXAMPLES = {
+    None: """examples:
+  napari-mrcz info tomogram.mrcz             header, voxel size, compression, metadata
+  napari-mrcz convert movie.mrc movie.mrcz   compress (zstd, level 1) with a progress bar
+  napari-mrcz validate *.mrc *.mrcz          check files against MRC2014/MRCZ rules
+  napari-mrcz view tomogram.mrcz             open in napari
+run 'napari-mrcz COMMAND --help' for each command's options.""",
+    "info": """examples:
+  napari-mrcz info tomogram.mrcz
+  napari-mrcz info --stats movie.mrcz        compute min/max/mean/rms from the data
+  napari-mrcz info --json *.mrc | jq '.[0].voxel_size'""",
+    "convert": """The output suffix decides the format: .mrcz is compressed (--compressor, default zstd),
+.mrc .mrcs .map .st .ali .rec are plain MRC2014 (readable by IMOD, Relion, mrcfile). Voxel
+size, JSON metadata, voltage, C3 and gain are carried over; other extended headers (FEI, CCP4
+symmetry) are not. The input is read slice by slice and the output written to a temporary
+file renamed into place when complete, so OUT is never left half-written.
+
+examples:
+  napari-mrcz convert movie.mrc movie.mrcz
+  napari-mrcz convert emd_1234.map.gz emd_1234.mrcz --compressor lz4 --clevel 9
+  napari-mrcz convert old_mrcz.mrcz new.mrcz --force       rewrite (e.g. to fix mrcz's statistics)
+  napari-mrcz convert tomo.mrcz tomo.mrc --no-metadata     plain MRC that passes mrcfile.validate""",
+    "validate": """Exit status: 0 all files valid, 1 any file invalid, 2 any file unreadable.
+Checks MAP ID, machine stamp, mode, non-negative fields, axis mapping, volume-stack MZ, labels,
+NVERSION, EXTTYP, statistics (within 1%) and file size, as mrcfile.validate does; for MRCZ also
+every chunk header and the packed size at byte 144. Warnings do not make a file invalid.
+
+examples:
+  napari-mrcz validate map.mrc
+  napari-mrcz validate --no-stats *.mrcz     header and structure only (fast)
+  napari-mrcz validate --json stack.mrcs""",
+    "view": """examples:
+  napari-mrcz view tomogram.mrcz
+  napari-mrcz view --sample                  a synthetic tomogram (written once, opened lazily)
+  napari-mrcz view map.mrc --screenshot map.png   save the canvas and exit (headless: xvfb-run)""",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (exit 2) instead of usage plus message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class _UsageError(Exception):
+    """Arguments that parse but do not fit together (exit 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``napari-mrcz`` command."""
+    from .._version import __version__
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog=PROG, description="Inspect, convert, validate and view MRC and MRCZ files.",
+                     epilog=_EXAMPLES[None], formatter_class=fmt)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, epilog=_EXAMPLES[name], formatter_class=fmt)
+
+    info = command("info", "Show shape, dtype, mode, voxel size, compression, statistics and metadata.")
+    info.add_argument("files", nargs="+", metavar="FILE")
+    info.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
+    info.add_argument("--stats", action="store_true", help="compute statistics from the data (reads every slice)")
+
+    conv = command("convert", "Convert any readable MRC/MRCZ (also .gz/.bz2) to MRC or MRCZ by OUT's suffix.")
+    conv.add_argument("input", metavar="IN")
+    conv.add_argument("output", metavar="OUT")
+    conv.add_argument("--compressor", choices=(*COMPRESSORS, "none"),
+                      help="blosc codec of a .mrcz output (default zstd)")
+    conv.add_argument("--clevel", type=int, default=1, choices=range(10), metavar="0-9",
+                      help="compression level (default 1)")
+    conv.add_argument("--shuffle", default="auto", choices=("auto", "bit", "byte", "none"),
+                      help="blosc shuffle filter (default auto: bitshuffle)")
+    conv.add_argument("--threads", type=positive_int, default=None, metavar="N", help="blosc threads (default: all cores, at most 8)")
+    conv.add_argument("--no-metadata", action="store_true", help="drop the JSON metadata")
+    conv.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists")
+    bar = conv.add_mutually_exclusive_group()
+    bar.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    bar.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+
+    val = command("validate", "Check files against the MRC2014 and MRCZ rules.")
+    val.add_argument("files", nargs="+", metavar="FILE")
+    val.add_argument("--no-stats", action="store_true", help="skip reading the data to check the statistics")
+    val.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
+    val.add_argument("-q", "--quiet", action="store_true", help="print only files that are not valid")
+
+    view = command("view", "Open a file in napari.")
+    view.add_argument("file", nargs="?", metavar="FILE")
+    view.add_argument("--sample", action="store_true", help="open the synthetic sample tomogram")
+    view.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the canvas and exit")
+    return parser
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (also as ``python -m napari_mrcz``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, usage errors
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view}
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return handlers[args.command](args)
+        except _UsageError as err:
+            return _fail(f"{PROG} {args.command}: error: {err} (see --help)", EXIT_USAGE)
+        except BrokenPipeError:  # the reader of our output went away (| head): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_ERROR
+        except (MrczError, OSError) as err:
+            return _fail(f"{PROG}: error: {_one_line(err)}", EXIT_ERROR)
+        except MemoryError as err:
+            return _fail(f"{PROG}: error: out of memory ({_one_line(err)})", EXIT_ERROR)
+        except KeyboardInterrupt:
+            return _fail(f"{PROG}: interrupted", EXIT_INTERRUPTED)
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        text = f"{err.filename}: {err.strerror}" if err.filename else err.strerror
+    else:
+        text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    print(f"{PROG}: warning: {_one_line(Exception(str(message)))}", file=sys.stderr)
+
+
+def _emit(text: str) -> None:
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        print(text.encode("ascii", "backslashreplace").decode("ascii"))
+
+
+# ---- info ---------------------------------------------------------------------------------------
+
+
+def _info(args: argparse.Namespace) -> int:
+    results, code = [], EXIT_OK
+    for number, name in enumerate(args.files):
+        try:
+            with open_mrc(name, strict=False) as info:
+                d = describe(info, args.stats)
+        except (MrczError, OSError) as err:
+            code = _fail(f"{PROG}: error: {_one_line(err)}", EXIT_ERROR)
+            continue
+        results.append(d)
+        if not args.json:
+            _emit(("\n" if number else "") + info_text(d))
+    if args.json:
+        _emit(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    return code
+
+
+# ---- convert ------------------------------------------------------------------------------------
+
+
+def output_compressor(path: Path, compressor: str | None) -> str | None:
+    """The compressor for an output file by its suffix (see ``convert --help``); raises _UsageError."""
+    suffix = path.suffix.lower()
+    if suffix == COMPRESSED_SUFFIX:
+        if compressor == "none":
+            raise _UsageError(f"{path.name}: a .mrcz file is compressed; name the output .mrc for plain MRC")
+        return compressor or "zstd"
+    if suffix in PLAIN_SUFFIXES:
+        if compressor not in (None, "none"):
+            raise _UsageError(f"{path.name}: {suffix} output is plain MRC; name it .mrcz to compress it")
+        return None
+    raise _UsageError(
+        f"{path.name}: cannot tell the output format from {suffix or 'no suffix'!r}: use .mrcz (compressed) "
+        f"or {', '.join(PLAIN_SUFFIXES)} (plain MRC)"
+    )
+
+
+def _blocks(info: MrcFileInfo, n_threads: int | None) -> Iterator[Any]:
+    """The data as (k, NY, NX) blocks of about 32 MiB in z, y, x order, read and decompressed in turn."""
+    h = info.header
+    if h.zyx_axes != (0, 1, 2):  # stored in another axis order: let dask reorder it
+        from ..io.lazy import as_dask
+
+        yield from iter_blocks(as_dask(info, n_threads))
+        return
+    step = max(1, BLOCK_BYTES // max(h.slice_nbytes, 1))
+    for z in range(0, h.nz, step):
+        yield info.read_slices(z, min(z + step, h.nz), n_threads)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    src, dst = Path(args.input), Path(args.output)
+    compressor = output_compressor(dst, args.compressor)
+    if dst.exists() and not args.force:
+        raise MrczError(f"{dst} exists; use --force to replace it")
+    if not dst.absolute().parent.is_dir():
+        raise MrczError(f"{dst}: the folder {dst.absolute().parent} does not exist")
+    info = open_mrc(src)
+    h, shape = info.header, info.shape
+    if h.nsymbt and h.exttyp != "json":
+        warnings.warn(f"{src}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over",
+                      MrczWarning)
+    total = math.prod(shape) * storage_dtype(info.dtype)[0].itemsize
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=src.name, file=sys.stderr,
+               disable=True if args.quiet else (False if args.progress else None), dynamic_ncols=True)
+    done = {"in": 0, "out": 0}
+
+    def progress(slices: int, bytes_in: int, bytes_out: int) -> None:
+        bar.update(bytes_in - done["in"])
+        done.update({"in": bytes_in, "out": bytes_out})
+        bar.set_postfix_str(f"ratio {bytes_in / max(bytes_out, 1):.2f}", refresh=False)
+
+    def finite(value: float, default: float) -> float:
+        return value if math.isfinite(value) else default
+
+    start = time.perf_counter()
+    with info, bar, MrczWriter(
+        dst, voxel_size=[finite(v, 0.0) for v in info.voxel_size], units="Å",
+        metadata={} if args.no_metadata else info.metadata, compressor=compressor, clevel=args.clevel,
+        shuffle=args.shuffle, n_threads=args.threads, voltage=finite(h.voltage, 0.0), c3=finite(h.c3, 0.0),
+        gain=finite(h.gain, 1.0), overwrite=args.force, progress=progress, ndim=len(shape),
+        slices_per_volume=shape[1] if len(shape) == 4 else None,
+    ) as writer:
+        for block in _blocks(info, args.threads):
+            writer.write(block)
+    elapsed = max(time.perf_counter() - start, 1e-9)
+    if not args.quiet:
+        out = dst.stat().st_size
+        _emit(f"{dst}: {size_text(done['in'])} → {size_text(out)} (ratio {done['in'] / max(out, 1):.2f}) "
+              f"in {elapsed:.2f} s, {done['in'] / elapsed / 1e6:.0f} MB/s")
+    return EXIT_OK
+
+
+# ---- validate -----------------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> int:
+    code, results = EXIT_OK, []
+    for name in args.files:
+        problems = validate(name, check_stats=not args.no_stats)
+        worst = max((SEVERITIES.index(p.severity) for p in problems), default=-1)
+        status = {-1: "valid", 0: "valid", 1: "invalid", 2: "unreadable"}[worst]
+        code = max(code, {"valid": EXIT_OK, "invalid": EXIT_ERROR, "unreadable": EXIT_USAGE}[status])
+        results.append({"path": name, "status": status, "valid": status == "valid",
+                        "problems": [{"severity": p.severity, "message": p.message} for p in problems]})
+        if not args.json and not (args.quiet and status == "valid"):
+            _emit(f"{name}: {status}" + "".join(f"\n  {p}" for p in problems))
+    if args.json:
+        _emit(json.dumps(results, indent=2, ensure_ascii=False))
+    return code
+
+
+def _view(args: argparse.Namespace) -> int:
+    from .view import view
+
+    if bool(args.file) == bool(args.sample):
+        raise _UsageError("give a FILE or --sample (not both)")
+    view(args.file, sample=args.sample, screenshot=args.screenshot)
+    if args.screenshot:
+        _emit(str(args.screenshot))
+    return EXIT_OK

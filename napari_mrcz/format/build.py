@@ -1,0 +1,71 @@
+"""Encode a 1024-byte MRC2014/MRCZ header for data we write. Pure numpy; no I/O.
+
+Plain files get the fields mrcfile writes (so they pass ``mrcfile.validate``); MRCZ files keep mrcz's
+conventions (MZ = 0, CELLA = voxel size x N, the ``MRCZ0.6.0`` first label).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .constants import COMPRESSOR_NAMES, ISPG_IMAGE_STACK, MACHST_BIG, MACHST_LITTLE, MAP_ID, MRC_COMP_RATIO, MRCZ_LABEL, NVERSION
+from .header import HEADER_DTYPE
+from .modes import mode_from_dtype
+
+def build_header(
+    *,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    byte_order: str,
+    voxel_size: tuple[float, float, float],
+    compressor: str | None,
+    stats: tuple[float, float, float, float] = (0.0, -1.0, -2.0, -1.0),
+    nsymbt: int = 0,
+    exttyp: str = "",
+    voltage: float = 0.0,
+    c3: float = 0.0,
+    gain: float = 1.0,
+    packed_bytes: int = 0,
+    label: str = "",
+) -> bytes:
+    """Encode a header for data of ``shape`` (z, y, x; 2-D; or 4-D volume stack) and ``dtype``.
+
+    ``byte_order`` ('<' or '>') must match the data's (1-byte dtypes have none of their own). Plain files get MRC2014 sampling and space group as mrcfile writes
+    them (2-D: image, ISPG 0, MZ 1; 3-D: volume, ISPG 1, MZ = NZ; 4-D: ISPG 401). MRCZ files keep
+    MZ = 0 for 2-D/3-D data, because ``mrcz.readMRC`` returns a list of frames whenever MZ >= 1.
+    ``stats`` is (dmin, dmax, dmean, rms); the default marks them as not determined.
+    """
+    dtype = np.dtype(dtype)
+    order = byte_order
+    if len(shape) == 2:
+        nz, ny, nx, mz, ispg = 1, shape[0], shape[1], 1, ISPG_IMAGE_STACK
+    elif len(shape) == 3:
+        (nz, ny, nx), mz, ispg = shape, shape[0], 1
+    else:
+        nv, mz, ny, nx = shape
+        nz, ispg = nv * mz, 401
+    if compressor and len(shape) < 4:
+        mz = 0
+    rec = np.zeros((), dtype=HEADER_DTYPE.newbyteorder(order))
+    rec["nx"], rec["ny"], rec["nz"] = nx, ny, nz
+    rec["mode"] = mode_from_dtype(dtype) + MRC_COMP_RATIO * (COMPRESSOR_NAMES[compressor] if compressor else 0)
+    rec["mx"], rec["my"], rec["mz"] = nx, ny, mz
+    vz, vy, vx = voxel_size
+    rec["cella"] = (vx * nx, vy * ny, vz * (nz if compressor else mz))  # mrcz: CELLA = size x N
+    rec["cellb"] = (90.0, 90.0, 90.0)
+    rec["mapc"], rec["mapr"], rec["maps"] = 1, 2, 3
+    rec["dmin"], rec["dmax"], rec["dmean"], rec["rms"] = stats
+    rec["ispg"] = ispg
+    rec["nsymbt"] = nsymbt
+    rec["exttyp"] = exttyp.encode("ascii")
+    rec["nversion"] = NVERSION
+    rec["voltage"], rec["c3"], rec["gain"] = voltage, c3, gain
+    rec["packed_bytes"] = packed_bytes
+    rec["map"] = MAP_ID
+    rec["machst"] = (*MACHST_LITTLE, 0, 0) if order == "<" else (*MACHST_BIG, 0, 0)
+    labels = [MRCZ_LABEL] if compressor else []
+    if label:
+        labels.append(label[:80])
+    rec["nlabl"] = len(labels)
+    rec["label"][: len(labels)] = [lab.encode("ascii", "replace") for lab in labels]
+    return rec.tobytes()

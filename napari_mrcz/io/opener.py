@@ -1,0 +1,224 @@
+"""Open MRC/MRCZ files: header, extended header and chunk index, without the voxels.
+
+``open_mrc`` reads only the header, the extended header and (for MRCZ) the 16-byte chunk headers,
+after checking every size against the file length. ``MrcFileInfo.read_slices`` then reads (and
+decompresses) any run of z-slices; ``reader.read`` and ``lazy.SliceArray`` are built on it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import HeaderError
+from ..format.chunks import ChunkIndex
+from ..format.constants import HEADER_BYTES
+from ..format.header import Header, parse_header
+from ..format.metadata import decode_metadata
+from .codec import MrczBlosc, blosc2_gil_released, map_slices
+from .sources import FileSource, Source, decompress_stream, stream_kind
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(eq=False)
+class MrcFileInfo:
+    """An opened MRC/MRCZ file: everything but the voxels.
+
+    Attributes
+    ----------
+    path
+        The file.
+    header
+        The decoded header.
+    metadata
+        The user's JSON metadata (``{}`` when there is none).
+    extended_header
+        The raw extended header bytes (JSON, FEI, CCP4 symmetry, ...).
+    chunk_index
+        Offsets and sizes of the compressed z-slices; None for plain MRC.
+    """
+
+    path: Path
+    header: Header
+    metadata: dict[str, Any]
+    extended_header: bytes
+    source: Source = field(repr=False)
+    chunk_index: ChunkIndex | None = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the data as :func:`read` returns it (z, y, x order)."""
+        return self.header.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        """dtype of the data as returned (native byte order)."""
+        return self.header.dtype.newbyteorder("=")
+
+    @property
+    def voxel_size(self) -> tuple[float, float, float]:
+        """Voxel size in Å, (z, y, x)."""
+        return self.header.voxel_size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the decompressed data."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    @property
+    def compressed_nbytes(self) -> int:
+        """Bytes of data as stored (compressed chunks, or the plain data)."""
+        if self.chunk_index is not None:
+            return self.chunk_index.compressed_nbytes
+        return self.header.nz * self.header.slice_nbytes
+
+    def read_slices(self, start: int, stop: int, n_threads: int | None = None) -> np.ndarray:
+        """Stored z-slices ``start:stop`` as an array (stop - start, NY, NX), native byte order.
+
+        Raises
+        ------
+        ChunkError
+            A compressed slice is corrupt.
+        HeaderError
+            The data ends early (the file changed since it was opened).
+        """
+        h = self.header
+        count = max(0, stop - start)
+        raw_shape = (count, h.slice_nbytes // h.disk_dtype.itemsize)
+        # zeroed (calloc, free for big arrays): blosc2 leaves the output of some chunks untouched
+        # ("uninitialised" special chunks, typesizes that do not divide the block), and that must
+        # not hand back whatever the heap held
+        raw = np.zeros(raw_shape, dtype=h.disk_dtype)
+        if self.chunk_index is None:
+            got = self.source.readinto(raw, h.data_offset + start * h.slice_nbytes)
+            if got != raw.nbytes:
+                raise HeaderError(f"{self.path}: truncated: data ends {raw.nbytes - got} bytes early")
+        else:
+            codec = MrczBlosc(n_threads=n_threads)
+            offsets, sizes, pread = self.chunk_index.offsets, self.chunk_index.cbytes, self.source.pread
+
+            def decode(i: int, threads: int) -> None:
+                z = start + i
+                src = pread(int(sizes[z]), int(offsets[z]))
+                codec.decode(src, raw[i], what=f"{self.path}: compressed slice {z}", threads=threads)
+
+            with blosc2_gil_released():
+                map_slices(decode, count, codec.threads)
+        return self.unpack(raw)
+
+    def unpack(self, raw: np.ndarray) -> np.ndarray:
+        """Stored samples (one row per slice) → slices as returned: native byte order, (k, NY, NX),
+        complex int16 (mode 3) and 4-bit (mode 101) unpacked."""
+        h = self.header
+        count = raw.shape[0]
+        if h.mrc_mode == 3:
+            pairs = raw.reshape(count, h.ny, h.nx, 2).astype(np.float32)
+            return (pairs[..., 0] + 1j * pairs[..., 1]).astype(np.complex64)
+        if h.mrc_mode == 101:
+            rows = raw.reshape(count, h.ny, (h.nx + 1) // 2)
+            out = np.empty((count, h.ny, rows.shape[-1] * 2), dtype=np.uint8)
+            out[..., 0::2] = rows & 0x0F  # IMOD: the first voxel is in the low nibble
+            out[..., 1::2] = rows >> 4
+            return out[..., : h.nx]
+        arr = raw.reshape(count, h.ny, h.nx)
+        if h.mrc_mode == 0 and h.imod_unsigned:
+            arr = arr.view(np.uint8)
+        if not arr.dtype.isnative:
+            arr = arr.byteswap().view(arr.dtype.newbyteorder("="))
+        return arr
+
+    def to_output(self, stored: Any) -> Any:
+        """Arrange stored slices (numpy or dask, shape (NZ, NY, NX)) as returned: z, y, x; 2-D or 4-D."""
+        h = self.header
+        data = stored.reshape(h.file_shape)
+        lead = data.ndim - 3
+        axes = tuple(range(lead)) + tuple(lead + a for a in h.zyx_axes)
+        if axes != tuple(range(data.ndim)):
+            data = data.transpose(axes)
+        return data.reshape(h.shape)
+
+    def close(self) -> None:
+        """Release the file descriptor and memory map (lazy arrays reopen the file when computed)."""
+        self.source.close()
+
+    def __enter__(self) -> MrcFileInfo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _plain_size(header: Header) -> int:
+    return header.data_offset + header.nz * header.slice_nbytes
+
+
+def open_mrc(path: PathLike, *, strict: bool = True) -> MrcFileInfo:
+    """Open an MRC or MRCZ file (also ``.gz``/``.bz2`` of one) without reading its voxels.
+
+    Parameters
+    ----------
+    path
+        The file.
+    strict
+        When False, oddities that leave the data readable (no ``MAP`` ID, unknown machine stamp)
+        warn with :class:`MrczWarning` instead of raising.
+
+    Raises
+    ------
+    MrczError
+        The file is not a readable MRC/MRCZ file; the message says why.
+    OSError
+        The file cannot be opened.
+    """
+    path = Path(path)
+    source: Source = FileSource(path)
+    name = str(path)
+    head = source.pread(HEADER_BYTES, 0)
+    kind = stream_kind(head)
+    if kind is not None:
+        source.close()
+
+        def needed(raw: bytes) -> int | None:
+            h = parse_header(raw, name, strict=strict)
+            return None if h.compressor else _plain_size(h)
+
+        source = decompress_stream(path, kind, needed)
+        head = source.pread(HEADER_BYTES, 0)
+    try:
+        return _open_source(path, source, head, name, strict)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _open_source(path: Path, source: Source, head: bytes, name: str, strict: bool) -> MrcFileInfo:
+    header = parse_header(head, name, strict=strict)
+    if header.data_offset > source.size:
+        raise HeaderError(
+            f"{name}: NSYMBT={header.nsymbt} points past the end of the file "
+            f"(the extended header would end at byte {header.data_offset}, the file has {source.size})"
+        )
+    extended = source.pread(header.nsymbt, HEADER_BYTES)
+    metadata = decode_metadata(extended, header.exttyp, name)
+    index = None
+    if header.compressor:
+        index = ChunkIndex.build(
+            source.pread,
+            start=header.data_offset,
+            count=header.nz,
+            slice_nbytes=header.slice_nbytes,
+            file_size=source.size,
+            source=name,
+        )
+    elif _plain_size(header) > source.size:
+        need = header.nz * header.slice_nbytes
+        raise HeaderError(
+            f"{name}: truncated: the header implies {need} bytes of data from byte "
+            f"{header.data_offset}, but the file ends at byte {source.size}"
+        )
+    return MrcFileInfo(path, header, metadata, extended, source, index)

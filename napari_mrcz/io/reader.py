@@ -1,0 +1,108 @@
+"""Read MRC/MRCZ files into numpy (eager) or dask (lazy) arrays: :func:`read` and :class:`MrcImage`.
+
+Built on :func:`opener.open_mrc`, which reads everything but the voxels, and :mod:`lazy`, which
+reads slices on demand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import MrczError
+from ..format.header import Header
+from .lazy import as_dask
+from .opener import MrcFileInfo, PathLike, open_mrc
+
+if TYPE_CHECKING:
+    import dask.array
+
+
+def _check_memory(info: MrcFileInfo) -> None:
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if info.nbytes > physical:
+        raise MrczError(
+            f"{info.path}: {info.nbytes / 1e9:.1f} GB of data does not fit in this machine's "
+            f"{physical / 1e9:.1f} GB of memory; read it with lazy=True"
+        )
+
+
+@dataclass(frozen=True)
+class MrcImage:
+    """What :func:`read` returns.
+
+    Attributes
+    ----------
+    data
+        numpy array, or dask array when read lazily; z, y, x order (2-D for single images,
+        4-D (volume, z, y, x) for volume stacks); native byte order.
+    voxel_size
+        (z, y, x) in Å.
+    metadata
+        The user's JSON metadata exactly as written; ``{}`` when there is none.
+    header
+        The decoded header (voltage, C3, gain, compressor, extended-header type, ...).
+    path
+        The file read.
+    """
+
+    data: np.ndarray | dask.array.Array
+    voxel_size: tuple[float, float, float]
+    metadata: dict[str, Any]
+    header: Header
+    path: Path
+    units: str = "Å"
+
+    @property
+    def axis_labels(self) -> tuple[str, ...]:
+        """Names of the data's axes ('z', 'y', 'x'; a leading 'volume' for volume stacks)."""
+        names = ("volume", "z", "y", "x")
+        return names[-self.data.ndim :]
+
+
+def read(
+    path: PathLike | MrcFileInfo, *, lazy: bool = False, n_threads: int | None = None, strict: bool = True
+) -> MrcImage:
+    """Read an MRC or MRCZ file (or a ``.gz``/``.bz2`` of one).
+
+    Parameters
+    ----------
+    path
+        The file, or a file already opened with :func:`open_mrc` (not opened again).
+    lazy
+        Return a dask array with one chunk per z-slice; nothing is decompressed until computed.
+        Plain files are memory-mapped; gzip/bzip2 files are decompressed into memory first.
+    n_threads
+        blosc threads for decompression (None: all cores, at most 8).
+    strict
+        See :func:`open_mrc`.
+
+    Raises
+    ------
+    MrczError
+        The file is not readable MRC/MRCZ, is truncated or corrupt, or is too big for memory
+        when read eagerly; the message says which and where.
+    OSError
+        The file cannot be opened.
+    """
+    info = path if isinstance(path, MrcFileInfo) else open_mrc(path, strict=strict)
+    if lazy:
+        data: Any = as_dask(info, n_threads=n_threads)
+    else:
+        with info:
+            _check_memory(info)
+            try:
+                data = info.to_output(info.read_slices(0, info.header.nz, n_threads))
+            except MemoryError:
+                raise MrczError(
+                    f"{info.path}: {info.nbytes} bytes of data do not fit in this process's memory; "
+                    "read it with lazy=True"
+                ) from None
+    return MrcImage(data, info.voxel_size, info.metadata, info.header, info.path)

@@ -1,0 +1,313 @@
+"""The streaming writer: :class:`MrczWriter` appends z-slices to an MRC/MRCZ file as they arrive.
+
+Slices are summarised and compressed on worker threads while the calling thread writes finished
+slices in order to a temporary file beside the target, which is renamed over the target only when
+complete: a failure (bad data, full disk, an exception in a dask chunk, a killed process) never
+leaves a partial file in place of a good one. Statistics are accumulated in the same pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import MrczError
+from ..format.build import build_header
+from ..format.constants import HEADER_BYTES
+from ..format.dtypes import convert, storage_dtype
+from ..format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
+from .codec import MrczBlosc, default_threads
+from .stats import RunningStats, SliceStats, slice_stats
+
+PathLike = str | os.PathLike[str]
+Progress = Callable[[int, int, int], None]
+"""Called after each z-slice with (slices done, bytes in, bytes written)."""
+
+_ENDIAN = {"<": "<", "little": "<", "le": "<", ">": ">", "big": ">", "be": ">"}
+_FLUSH_BYTES = 32 * 2**20  # written data handed to a background fdatasync at a time, so close's fsync is short
+
+
+def _datasync(fd: int) -> None:
+    (getattr(os, "fdatasync", None) or os.fsync)(fd)  # no fdatasync on macOS and Windows
+
+
+class MrczWriter:
+    """Write an MRC/MRCZ file slice by slice; the header and statistics are finished on close.
+
+    Use as a context manager: on an exception the temporary file is removed and the target is left as
+    it was. ``write`` takes one slice (NY, NX) or a block (k, NY, NX) at a time. Slices are summarised
+    and compressed on ``n_threads`` threads, one slice each, while this thread writes finished slices in
+    order; one slice per thread is in flight, so memory stays at the block plus a few slices.
+
+    Parameters
+    ----------
+    path
+        The file to write; replaced atomically on close.
+    voxel_size, units, metadata, compressor, clevel, shuffle, n_threads, endianness, voltage, c3,
+    gain, lossy_cast, overwrite, progress
+        As for :func:`write`.
+    ndim
+        2 to write a single image (needs exactly one slice), 3 for a stack or volume; 4 with
+        ``slices_per_volume`` for a volume stack.
+    slices_per_volume
+        Slices in each volume of a volume stack (ISPG 401); None otherwise.
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        voxel_size: Any = None,
+        units: str = "Å",
+        metadata: dict[str, Any] | None = None,
+        compressor: str | None = "zstd",
+        clevel: int = 1,
+        shuffle: str = "auto",
+        n_threads: int | None = None,
+        endianness: str = "<",
+        voltage: float = 0.0,
+        c3: float = 0.0,
+        gain: float = 1.0,
+        lossy_cast: bool = False,
+        overwrite: bool = True,
+        progress: Progress | None = None,
+        ndim: int = 3,
+        slices_per_volume: int | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.voxel_size = check_voxel_size(voxel_size, units)
+        self.codec = MrczBlosc(compressor, clevel, shuffle, n_threads) if compressor is not None else None
+        if endianness not in _ENDIAN:
+            raise MrczError(f"endianness must be '<' or '>' (or little/big), not {endianness!r}")
+        self.byte_order = _ENDIAN[endianness]
+        for name, value in (("voltage", voltage), ("c3", c3), ("gain", gain)):
+            if not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+                raise MrczError(f"{name} must be a finite number, not {value!r}")
+        self.extras = {"voltage": float(voltage), "c3": float(c3), "gain": float(gain)}
+        self.extended = encode_metadata(metadata)
+        if ndim not in (2, 3, 4) or (ndim == 4) != (slices_per_volume is not None):
+            raise MrczError("ndim must be 2, 3, or 4 with slices_per_volume")
+        self.ndim = ndim
+        self.slices_per_volume = slices_per_volume
+        self.lossy_cast = lossy_cast
+        self.overwrite = overwrite
+        self.progress = progress
+        if not overwrite and self.path.exists():
+            raise MrczError(f"{self.path} exists; pass overwrite=True to replace it")
+        if self.path.is_dir():
+            raise MrczError(f"{self.path} is a folder, not a file name")
+        self.stats = RunningStats()
+        self.slice_shape: tuple[int, int] | None = None
+        self.stored: np.dtype | None = None
+        self.count = 0  # slices written to the file
+        self._submitted = 0  # slices handed to the workers
+        self._threads = self.codec.threads if self.codec is not None else (n_threads or default_threads())
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[tuple[SliceStats | None, Any, int]]] = deque()
+        self._flusher: ThreadPoolExecutor | None = None
+        self._flushing: Future | None = None
+        self._unflushed = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        folder = self.path.absolute().parent
+        if not folder.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent or ".")
+        self._tmp = Path(tmp)
+        self._file = os.fdopen(fd, "wb")
+        try:
+            self._file.write(bytes(HEADER_BYTES) + self.extended)
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, block: Any) -> None:
+        """Append one slice (NY, NX) or a block of slices (k, NY, NX); the block's slices are compressed
+        in parallel, and all are in the file when this returns (so the caller may reuse its buffer).
+
+        Raises
+        ------
+        MrczError
+            The slice shape or dtype differs from the first block's, or values cannot be stored.
+        """
+        self._submit(block)
+        self._finish_pending()
+
+    def _submit(self, block: Any) -> None:
+        """Hand a block's slices to the workers; they may still be reading it when this returns."""
+        arr = np.asarray(block)
+        if arr.ndim == 2:
+            arr = arr[np.newaxis]
+        if arr.ndim != 3 or 0 in arr.shape:
+            raise MrczError(f"write() takes (NY, NX) or (k, NY, NX) blocks, not shape {arr.shape}")
+        if self.slice_shape is None:
+            self.slice_shape = arr.shape[1:]
+            target, self._check = storage_dtype(arr.dtype, self.lossy_cast)
+            self.stored = target.newbyteorder(self.byte_order)
+            self._source_dtype = arr.dtype
+        if arr.shape[1:] != self.slice_shape or arr.dtype != self._source_dtype:
+            raise MrczError(
+                f"block {arr.shape} {arr.dtype} does not match the first block's slices "
+                f"{self.slice_shape} {self._source_dtype}"
+            )
+        assert self.stored is not None
+        native = convert(arr, self.stored.newbyteorder("="), self._check, self._submitted)
+        if self._pool is None and self._threads > 1 and self.ndim != 2:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="napari-mrcz-write")
+        for plane in native:
+            if self._pool is None:  # one thread, or one 2-D image: blosc's own threads
+                job: Future = Future()
+                job.set_result(self._encode(plane, self._threads))
+            else:
+                job = self._pool.submit(self._encode, plane, 1)
+            self._pending.append(job)
+            self._submitted += 1
+            while len(self._pending) > self._threads:  # one slice per worker in flight: measured as fast as more
+                self._finish(self._pending.popleft())
+
+    def _encode(self, plane: np.ndarray, threads: int) -> tuple[SliceStats | None, Any, int]:
+        """Statistics and stored bytes of one native-order slice (runs on a worker thread)."""
+        stats = slice_stats(plane)
+        stored = np.ascontiguousarray(plane.astype(self.stored, copy=False))
+        data = stored.data if self.codec is None else self.codec.encode(stored, threads)
+        return stats, data, plane.nbytes
+
+    def _finish(self, job: Future[tuple[SliceStats | None, Any, int]]) -> None:
+        """Write one finished slice (in slice order) and fold in its statistics."""
+        stats, data, nbytes = job.result()
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        self._file.write(data)
+        self._unflushed += size
+        if self._unflushed >= _FLUSH_BYTES and (self._flushing is None or self._flushing.done()):
+            if self._flushing is not None:
+                self._flushing.result()  # raise a failed flush (EIO, ENOSPC) now
+            if self._flusher is None:
+                self._flusher = ThreadPoolExecutor(1, thread_name_prefix="napari-mrcz-flush")
+            self._file.flush()
+            self._unflushed = 0
+            self._flushing = self._flusher.submit(_datasync, self._file.fileno())
+        self.stats.merge(stats)
+        self.bytes_in += nbytes
+        self.bytes_out += size
+        self.count += 1
+        if self.progress is not None:
+            self.progress(self.count, self.bytes_in, self.bytes_out)
+
+    def _finish_pending(self) -> None:
+        while self._pending:
+            self._finish(self._pending.popleft())
+
+    def _drain(self) -> None:
+        self._finish_pending()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self._stop_flusher()
+
+    def _stop_flusher(self) -> None:
+        if self._flusher is not None:
+            self._flusher.shutdown()
+            self._flusher = None
+        if self._flushing is not None:
+            flushing, self._flushing = self._flushing, None
+            flushing.result()
+
+    def _shape(self) -> tuple[int, ...]:
+        assert self.slice_shape is not None
+        if self.ndim == 2:
+            if self.count != 1:
+                raise MrczError(f"a 2-D image needs exactly one slice, got {self.count}")
+            return self.slice_shape
+        if self.ndim == 4:
+            mz = self.slices_per_volume
+            if not mz or self.count % mz:
+                raise MrczError(f"{self.count} slices do not make whole volumes of {mz}")
+            return (self.count // mz, mz, *self.slice_shape)
+        return (self.count, *self.slice_shape)
+
+    def close(self) -> Path:
+        """Finish the header and move the file into place.
+
+        Raises
+        ------
+        MrczError
+            Nothing was written, or the slice count does not fit ``ndim``.
+        """
+        try:
+            self._drain()
+            if self.count == 0 or self.stored is None:
+                raise MrczError("no data was written")
+            header = build_header(
+                shape=self._shape(),
+                dtype=self.stored,
+                byte_order=self.byte_order,
+                voxel_size=self.voxel_size,
+                compressor=self.codec.cname if self.codec else None,
+                stats=self.stats.header_values(),
+                nsymbt=len(self.extended),
+                exttyp=JSON_EXTTYP if self.extended else "",
+                packed_bytes=self.bytes_out if self.codec else 0,
+                label=f"napari-mrcz {__version__}",
+                **self.extras,
+            )
+            self._file.seek(0)
+            self._file.write(header)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            _set_mode(self._tmp, self.path)
+            if self.overwrite:
+                os.replace(self._tmp, self.path)
+            else:
+                os.link(self._tmp, self.path)  # fails if the target appeared meanwhile
+                self._tmp.unlink()
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        """Discard everything written; the target path is untouched."""
+        for job in self._pending:
+            job.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        with contextlib.suppress(OSError):
+            self._stop_flusher()
+        try:
+            with contextlib.suppress(OSError):  # flushing bytes we discard can fail (disk full)
+                self._file.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> MrczWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _set_mode(tmp: Path, target: Path) -> None:
+    """mkstemp makes 0600 files; give the new file the old file's mode, or the umask's default."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)

@@ -1,0 +1,308 @@
+"""Check a file against the MRC2014 rules (as ``mrcfile.validate`` does) and MRCZ's additions.
+
+``validate`` lists every problem it finds and never raises on file content: an unreadable file is one
+``fatal`` problem. It reads the raw header fields itself (the reader refuses some of them outright) and
+streams the data slice by slice for the statistics, so memory stays at one block of slices.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import math
+import os
+import stat
+import warnings
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..format.chunks import parse_chunk_header
+from ..format.constants import (
+    COMPRESSOR_IDS,
+    HEADER_BYTES,
+    ISPG_VOLUME_STACK_RANGE,
+    MAP_ID,
+    MRC_COMP_RATIO,
+)
+from ..errors import MrczError, MrczWarning
+from ..format.header import HEADER_DTYPE
+from ..format.modes import KNOWN_MODES, PACKED_MODES, byte_order_from_machst
+from ..format.metadata import JSON_EXTTYP, decode_metadata
+from .opener import MrcFileInfo, open_mrc
+from .sources import stream_kind
+from .stats import RunningStats
+
+PathLike = str | os.PathLike[str]
+SEVERITIES = ("warning", "error", "fatal")
+"""warning: allowed but unusual; error: breaks a rule (the file is invalid); fatal: unreadable."""
+
+# EXTTYP values of MRC2014 (mrcfile 1.5.4's list) plus MRCZ's JSON metadata.
+KNOWN_EXTTYPS = ("CCP4", "MRCO", "SERI", "AGAR", "FEI1", "FEI2", "HDF5", JSON_EXTTYP)
+NVERSIONS = (20140, 20141)
+MRCZ_ONLY_MODES = (7, 8)  # int32 / uint32: written by mrcz, not part of MRC2014
+# blosc chunk flags >> 5 (bits 5-7): the codec family in blosc1 and blosc2 chunks alike
+_CODEC_FAMILY = {"blosclz": 0, "lz4": 1, "lz4hc": 1, "snappy": 2, "zlib": 3, "zstd": 4}
+_STATS_BLOCK_BYTES = 32 * 2**20
+_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of :func:`validate`.
+
+    Attributes
+    ----------
+    message
+        What is wrong, naming the field, the value found and what was expected.
+    severity
+        'warning' (allowed but unusual), 'error' (breaks a rule: the file is invalid) or 'fatal'
+        (the file cannot be read as MRC/MRCZ).
+    """
+
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}"
+
+
+def is_valid(problems: list[Problem]) -> bool:
+    """True when none of ``problems`` is an error or fatal."""
+    return all(p.severity == "warning" for p in problems)
+
+
+def _raw_header(path: PathLike) -> bytes:
+    """The first 1024 bytes (decompressed for .gz/.bz2); fewer when the file is shorter."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEADER_BYTES)
+    kind = stream_kind(head)
+    if kind is None:
+        return head
+    opener = gzip.open if kind == "gzip" else bz2.open
+    try:
+        with opener(path, "rb") as stream:
+            return stream.read(HEADER_BYTES)
+    except (OSError, EOFError, zlib.error, ValueError):
+        return b""  # open_mrc reports the corrupt stream
+
+
+def _not_mrc(raw: bytes) -> bool:
+    return raw[208:212] != MAP_ID and byte_order_from_machst(raw[212:216]) is None
+
+
+def _check_header(raw: bytes, order: str, is_mrcz: bool) -> list[Problem]:
+    """mrcfile's header rules, on the raw fields (before the reader's own checks)."""
+    rec = np.frombuffer(raw[:HEADER_BYTES], dtype=HEADER_DTYPE.newbyteorder(order))[0]
+    out: list[Problem] = []
+    if bytes(rec["map"]) != MAP_ID:
+        out.append(Problem(f"MAP ID at byte 208 is {bytes(rec['map'])!r}, should be {MAP_ID!r}"))
+    stamp = bytes(rec["machst"].tolist())
+    if byte_order_from_machst(stamp) is None:
+        out.append(Problem(f"machine stamp {stamp.hex(' ')} is not 44 44, 44 41 (little) or 11 11 (big)"))
+    mode = int(rec["mode"])
+    comp, mrc_mode = divmod(mode, MRC_COMP_RATIO)
+    if mode < 0 or mrc_mode not in KNOWN_MODES:
+        out.append(Problem(f"MODE {mode} is not an MRC2014 mode"))
+    elif comp and comp not in COMPRESSOR_IDS:
+        out.append(Problem(f"MODE {mode}: compressor id {comp} is unknown"))
+    elif comp and mrc_mode in PACKED_MODES:
+        out.append(Problem(f"MODE {mode}: packed mode {mrc_mode} cannot be compressed"))
+    elif mrc_mode in MRCZ_ONLY_MODES:
+        out.append(Problem(f"MODE {mrc_mode} (int32/uint32) is mrcz's, not MRC2014's; other readers refuse it",
+                           "warning"))
+    for name in ("nx", "ny", "nz", "mx", "my", "mz", "ispg", "nsymbt", "nlabl"):
+        if int(rec[name]) < 0:
+            out.append(Problem(f"{name.upper()}={int(rec[name])} is negative"))
+    for name in ("nx", "ny", "nz"):
+        if int(rec[name]) == 0:
+            out.append(Problem(f"{name.upper()}=0: dimensions must be at least 1"))
+    for axis, cell in zip("XYZ", rec["cella"]):
+        if cell < 0:
+            out.append(Problem(f"CELLA {axis}={float(cell)} is negative"))
+    order_crs = [int(rec["mapc"]), int(rec["mapr"]), int(rec["maps"])]
+    if sorted(order_crs) != [1, 2, 3]:
+        out.append(Problem(f"MAPC/MAPR/MAPS={order_crs}: should be 1, 2, 3 in some order"))
+    ispg, nz, mz = int(rec["ispg"]), int(rec["nz"]), int(rec["mz"])
+    if ispg in ISPG_VOLUME_STACK_RANGE and (mz <= 0 or nz % mz):
+        out.append(Problem(f"volume stack (ISPG {ispg}): NZ={nz} should be a multiple of MZ={mz}"))
+    if not is_mrcz and 0 in (int(rec["mx"]), int(rec["my"]), mz):
+        out.append(Problem("MX/MY/MZ of 0 leave the voxel size undefined (read as CELLA / N)", "warning"))
+    out += _check_labels(rec)
+    if int(rec["nversion"]) not in NVERSIONS:
+        out.append(Problem(f"NVERSION={int(rec['nversion'])}: should be 20140 or 20141 (MRC2014)"))
+    exttyp = bytes(rec["exttyp"]).decode("latin-1").rstrip(" \0")
+    if int(rec["nsymbt"]) > 0 and exttyp not in KNOWN_EXTTYPS:
+        out.append(Problem(f"EXTTYP {exttyp!r} of the {int(rec['nsymbt'])}-byte extended header is undefined "
+                           f"or unknown (known: {', '.join(KNOWN_EXTTYPS)})"))
+    if exttyp == JSON_EXTTYP and not is_mrcz:
+        out.append(Problem("EXTTYP 'json' is MRCZ's; MRC2014 validators such as mrcfile's reject it", "warning"))
+    return out
+
+
+def _check_labels(rec: Any) -> list[Problem]:
+    texts = [bytes(lab).decode("latin-1").strip(" \0") for lab in rec["label"]]
+    used = [bool(t) for t in texts]
+    out = []
+    if any(used[i] and not used[i - 1] for i in range(1, len(used))):
+        out.append(Problem("header labels: empty labels appear between labels with text"))
+    if sum(used) != int(rec["nlabl"]):
+        out.append(Problem(f"NLABL={int(rec['nlabl'])} but {sum(used)} labels hold text"))
+    return out
+
+
+def _check_chunks(info: MrcFileInfo) -> list[Problem]:
+    """MRCZ: each chunk's own header against the file header, and the stored total size."""
+    h, index = info.header, info.chunk_index
+    assert index is not None
+    out: list[Problem] = []
+    if h.packed_bytes and h.packed_bytes != index.compressed_nbytes:
+        out.append(Problem(f"packed bytes at byte 144 say {h.packed_bytes}, the chunks hold "
+                           f"{index.compressed_nbytes}"))
+    family = _CODEC_FAMILY.get(h.compressor or "")
+    typesize = h.disk_dtype.itemsize
+    odd_type, odd_codec = [], []
+    for z, offset in enumerate(index.offsets):
+        ch = parse_chunk_header(info.source.pread(16, int(offset)))
+        if ch.blocksize <= 0 or ch.blocksize > ch.nbytes:
+            out.append(Problem(f"compressed slice {z}: block size {ch.blocksize} is outside 1..{ch.nbytes}"))
+        if ch.typesize != typesize:
+            odd_type.append(z)
+        if ch.flags >> 5 <= 4 and ch.flags >> 5 != family:
+            odd_codec.append(z)
+    if odd_type:
+        out.append(Problem(f"{len(odd_type)} compressed slice(s) (first: {odd_type[0]}) have a blosc type size "
+                           f"other than the {typesize} bytes of {h.dtype}", "warning"))
+    if odd_codec:
+        out.append(Problem(f"{len(odd_codec)} compressed slice(s) (first: {odd_codec[0]}) were compressed with "
+                           f"another codec than MODE's {h.compressor}", "warning"))
+    return out
+
+
+def _check_size(info: MrcFileInfo) -> list[Problem]:
+    h = info.header
+    if info.chunk_index is not None and len(info.chunk_index):
+        end = int(info.chunk_index.offsets[-1] + info.chunk_index.cbytes[-1])
+    else:
+        end = h.data_offset + h.nz * h.slice_nbytes
+    extra = info.source.size - end
+    if extra > 0:
+        return [Problem(f"file size {info.source.size} is {extra} bytes more than the header implies ({end})")]
+    return []
+
+
+def data_stats(info: MrcFileInfo, n_threads: int | None = None) -> tuple[float, float, float, float]:
+    """(min, max, mean, rms) of the data, read a block of slices at a time; the first three are
+    (0, -1, -2) for complex data, as the header marks them undetermined.
+
+    Raises
+    ------
+    MrczError
+        A slice cannot be read or decompressed.
+    """
+    h = info.header
+    step = max(1, _STATS_BLOCK_BYTES // max(h.slice_nbytes, 1))
+    stats = RunningStats()
+    with np.errstate(all="ignore"):  # NaN and inf voxels are data, not problems
+        for z in range(0, h.nz, step):
+            stats.add(info.read_slices(z, min(z + step, h.nz), n_threads))
+    return stats.header_values()
+
+
+def _close(real: float, found: float, scale: float) -> bool:
+    if math.isnan(real) or math.isnan(found):
+        return math.isnan(real) and math.isnan(found)
+    return abs(real - found) <= _TOLERANCE * max(abs(real), scale) + 1e-12
+
+
+def _check_stats(info: MrcFileInfo, n_threads: int | None) -> list[Problem]:
+    """Header DMIN/DMAX/DMEAN/RMS against the data, where the header says they are determined."""
+    h = info.header
+    dmin, dmax, dmean, rms = data_stats(info, n_threads)
+    is_complex = h.dtype.kind == "c"
+    spread = 0.0 if is_complex else dmax - dmin
+    out = []
+
+    def compare(name: str, real: float, found: float, scale: float) -> None:
+        if not _close(real, found, scale):
+            out.append(Problem(f"{name}={found:.7g} in the header, but the data's is {real:.7g} (more than 1% off)"))
+
+    if h.rms >= 0:
+        compare("RMS", rms, h.rms, 0.0)
+    if not is_complex and h.dmin < h.dmax:
+        compare("DMIN", dmin, h.dmin, spread)
+        compare("DMAX", dmax, h.dmax, spread)
+    if not is_complex and h.dmean > min(h.dmin, h.dmax):
+        compare("DMEAN", dmean, h.dmean, spread)
+    return out
+
+
+def _check_metadata(info: MrcFileInfo) -> list[Problem]:
+    if info.header.exttyp != JSON_EXTTYP:
+        return []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MrczWarning)
+        decode_metadata(info.extended_header, info.header.exttyp, str(info.path))
+    return [Problem(str(w.message)) for w in caught if issubclass(w.category, MrczWarning)]
+
+
+def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None = None) -> list[Problem]:
+    """Check ``path`` against the MRC2014 rules and MRCZ's additions; an empty list means valid.
+
+    The checks follow ``mrcfile.validate``: MAP ID, machine stamp, mode, non-negative fields, axis
+    mapping, volume-stack MZ, NLABL against the labels, NVERSION, a known EXTTYP ('json' counts for
+    MRCZ), statistics within 1% (of the value or the data range) and no bytes after the data. For MRCZ
+    also every chunk header (sizes, block size, type size, codec), the packed size at byte 144, and
+    that each slice decompresses. Files written by mrcz 0.6.0 fail on NVERSION and statistics.
+
+    Parameters
+    ----------
+    path
+        The file (also ``.gz``/``.bz2`` of one).
+    check_stats
+        Read all data to check the statistics (and that every compressed slice decodes).
+    n_threads
+        blosc threads for decompression.
+
+    Returns
+    -------
+    list of Problem
+        Every finding, in the order checked. :func:`is_valid` tells whether any is an error.
+        Nothing is raised for any file content, or for a path that cannot be opened (a 'fatal'
+        problem says so).
+    """
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a folder, or a pipe that would block
+            return [Problem(f"cannot open {path}: not a regular file", "fatal")]
+        raw = _raw_header(path)
+    except OSError as err:
+        return [Problem(f"cannot open {path}: {err.strerror or err}", "fatal")]
+    info: MrcFileInfo | None = None
+    opened: Problem | None = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MrczWarning)  # the raw checks report the same findings
+            info = open_mrc(path, strict=False)
+    except (MrczError, OSError, EOFError, zlib.error, MemoryError) as err:  # the core sizes its chunk index by NZ
+        opened = Problem(f"unreadable: {err}", "fatal")
+    problems: list[Problem] = []
+    if len(raw) >= HEADER_BYTES and not (info is None and _not_mrc(raw)):  # checks of noise say nothing
+        order = info.header.byte_order if info else (byte_order_from_machst(raw[212:216]) or "<")
+        is_mrcz = info.header.compressor is not None if info else int.from_bytes(
+            raw[12:16], "little" if order == "<" else "big", signed=True) >= MRC_COMP_RATIO
+        problems += _check_header(raw, order, is_mrcz)
+    if info is None:
+        return problems + [opened] if opened else problems
+    with info:
+        problems += _check_metadata(info)
+        if info.chunk_index is not None:
+            problems += _check_chunks(info)
+        problems += _check_size(info)
+        if check_stats:
+            try:
+                problems += _check_stats(info, n_threads)
+            except (MrczError, OSError, MemoryError) as err:
+                problems.append(Problem(f"unreadable: {err}", "fatal"))
+    return problems

@@ -1,0 +1,125 @@
+"""Write MRC2014 and MRCZ files in one call: :func:`write`, or :func:`write_async` in the background.
+
+Both stream the data slice by slice through :class:`streaming.MrczWriter`, so numpy, dask and other
+lazy array-likes are written with bounded memory and atomically.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import MrczError
+from ..format.dtypes import storage_dtype
+from .blocks import iter_blocks
+from .streaming import MrczWriter, PathLike, Progress
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def write(
+    path: PathLike,
+    data: Any,
+    *,
+    voxel_size: Any = None,
+    units: str = "Å",
+    metadata: dict[str, Any] | None = None,
+    compressor: str | None = "zstd",
+    clevel: int = 1,
+    shuffle: str = "auto",
+    n_threads: int | None = None,
+    endianness: str = "<",
+    voltage: float = 0.0,
+    c3: float = 0.0,
+    gain: float = 1.0,
+    lossy_cast: bool = False,
+    overwrite: bool = True,
+    progress: Progress | None = None,
+) -> Path:
+    """Write ``data`` to an MRCZ file (or plain MRC2014 with ``compressor=None``).
+
+    Parameters
+    ----------
+    path
+        Target file; written to a temporary file beside it and renamed into place when complete.
+    data
+        2-D image, 3-D stack/volume (z, y, x) or 4-D volume stack; numpy, dask or any array-like with
+        ``shape``, ``dtype`` and slicing. dask and other lazy arrays are streamed slice by slice.
+    voxel_size
+        Scalar, (y, x) or (z, y, x) in ``units``; None for 1 Å.
+    units
+        Length unit of ``voxel_size``: 'Å', 'nm', 'µm', 'pm' (and common spellings).
+    metadata
+        JSON-serialisable dict stored in the extended header (EXTTYP 'json').
+    compressor
+        'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC.
+    clevel
+        Compression level 0-9.
+    shuffle
+        'auto', 'bit', 'byte' or 'none'.
+    n_threads
+        blosc threads (None: all cores, at most 8).
+    endianness
+        '<' (little, default) or '>' (big).
+    voltage, c3, gain
+        Microscope kV, spherical aberration in mm, detector gain (MRCZ header words).
+    lossy_cast
+        Allow rounding float64/complex128 to float32/complex64.
+    overwrite
+        Replace an existing file (default); False raises if ``path`` exists.
+    progress
+        Called after each slice with (slices done, bytes in, bytes written).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    MrczError
+        Invalid arguments, unsupported dtype or shape, or values that cannot be stored losslessly;
+        the target is left as it was.
+    OSError
+        The file cannot be written (permissions, disk full); the target is left as it was.
+    """
+    shape = tuple(getattr(data, "shape", ()))
+    if not 2 <= len(shape) <= 4 or 0 in shape:
+        raise MrczError(f"data must be 2-D, 3-D or 4-D with no empty axis, not shape {shape}")
+    if any(n > 2**31 - 1 for n in (shape[-1], shape[-2], int(np.prod(shape[:-2])))):
+        raise MrczError(f"shape {shape} does not fit the MRC header's 32-bit dimensions")
+    storage_dtype(getattr(data, "dtype", np.dtype("O")), lossy_cast)
+    writer = MrczWriter(
+        path,
+        voxel_size=voxel_size,
+        units=units,
+        metadata=metadata,
+        compressor=compressor,
+        clevel=clevel,
+        shuffle=shuffle,
+        n_threads=n_threads,
+        endianness=endianness,
+        voltage=voltage,
+        c3=c3,
+        gain=gain,
+        lossy_cast=lossy_cast,
+        overwrite=overwrite,
+        progress=progress,
+        ndim=len(shape),
+        slices_per_volume=shape[1] if len(shape) == 4 else None,
+    )
+    with writer:
+        for block in iter_blocks(data):
+            writer._submit(block)  # the blocks are ours (views of data, or computed): no need to wait
+    return writer.path
+
+
+def write_async(*args: Any, **kwargs: Any) -> Future[Path]:
+    """:func:`write` in a background thread; ``.result()`` returns the path or raises the error."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="napari-mrcz-write")
+    return _executor.submit(write, *args, **kwargs)

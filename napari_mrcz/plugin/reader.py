@@ -1,0 +1,133 @@
+"""napari reader hook: MRC/MRCZ files (and folders or lists of them) as image layers with physical scale.
+
+Only the header is read to decide (``open_mrc``); voxels are read by the returned reader, eagerly for
+files up to ``LAZY_THRESHOLD_BYTES`` and as a dask array (one chunk per z-slice) above. No bytes are
+parsed here: everything goes through the core.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import layer as _layer
+from ..errors import MrczError, MrczWarning
+from ..io.opener import MrcFileInfo, open_mrc
+from ..io.reader import read
+
+SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
+STREAM_SUFFIXES = (".gz", ".bz2")  # of the plain suffixes only (not .mrcz)
+LAZY_THRESHOLD_BYTES = 256 * 2**20
+"""Files holding more decompressed bytes than this (256 MiB) open as dask arrays."""
+
+LayerData = tuple[Any, dict[str, Any], str]
+ReaderFunction = Callable[[Any], list[LayerData]]
+
+
+def claims(path: str | os.PathLike[str]) -> bool:
+    """True when the file name has an extension this reader opens (case-insensitive)."""
+    name = os.fspath(path).lower()
+    for stream in STREAM_SUFFIXES:
+        if name.endswith(stream):
+            return name[: -len(stream)].endswith(SUFFIXES[1:])
+    return name.endswith(SUFFIXES)
+
+
+def _files(path: Any) -> list[str]:
+    """The claimed files behind a path, a folder (not recursive) or a list; [] when any is not ours."""
+    if isinstance(path, (list, tuple)):
+        paths = [os.fspath(p) for p in path]
+        return paths if paths and all(claims(p) and os.path.isfile(p) for p in paths) else []
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return sorted(str(p) for p in Path(path).iterdir() if p.is_file() and claims(p))
+    return [path] if claims(path) and os.path.isfile(path) else []
+
+
+def _sniff(path: str) -> MrcFileInfo | None:
+    try:
+        info = open_mrc(path)
+    except (MrczError, OSError) as err:
+        # napari then reports that no reader could open the file; this warning (shown as a
+        # notification) says why
+        warnings.warn(f"napari-mrcz cannot open this file: {err}", MrczWarning, stacklevel=3)
+        return None
+    info.close()  # releases the descriptor only; reads reopen it
+    return info
+
+
+def get_reader(path: str | os.PathLike[str] | Sequence[str]) -> ReaderFunction | None:
+    """The reader for ``path`` (a file, a folder or a list of files), or None; never raises.
+
+    Every file is sniffed with :func:`napari_mrcz.open_mrc` (header, extended header and chunk
+    index: no voxels). A file that fails is skipped with a :class:`MrczWarning` naming the problem;
+    None when no file is left.
+    """
+    try:
+        infos = [info for info in map(_sniff, _files(path)) if info is not None]
+    except (OSError, TypeError, ValueError):  # an unlistable folder, a path that is not a path
+        return None
+    if not infos:
+        return None
+
+    def reader(_path: Any) -> list[LayerData]:
+        return [layer_data(info) for info in infos]
+
+    return reader
+
+
+def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
+    """One image layer for an opened file: (data, add_image kwargs, 'image').
+
+    ``lazy=None`` decides by size (:data:`LAZY_THRESHOLD_BYTES`). Complex files (napari cannot show
+    complex numbers) open as their amplitude, float32, noted in ``metadata['mrcz']['complex']``.
+
+    Raises
+    ------
+    MrczError
+        A compressed slice is corrupt (eager reads; lazy reads raise when the slice is shown).
+    """
+    lazy = info.nbytes > LAZY_THRESHOLD_BYTES if lazy is None else lazy
+    data: Any = read(info, lazy=lazy).data
+    notes = {}
+    if np.issubdtype(data.dtype, np.complexfloating):
+        data = abs(data).astype(np.float32)  # numpy or dask, still one chunk per slice
+        notes["complex"] = "amplitude"
+    scale, units = _layer.display_scale(info.voxel_size, data.ndim)
+    name = Path(info.path).name
+    for suffix in (*STREAM_SUFFIXES, *SUFFIXES):
+        name = name[: -len(suffix)] if name.lower().endswith(suffix) else name
+    kwargs = {
+        "name": name,
+        "scale": scale,
+        "units": units,
+        "axis_labels": _layer.axis_labels(data.ndim),
+        "contrast_limits": contrast_limits(info, data, lazy, bool(notes)),
+        "rgb": False,
+        "metadata": _layer.reader_metadata(
+            info.metadata, info.header.to_dict(), str(info.path), lazy, **notes
+        ),
+    }
+    return data, kwargs, "image"
+
+
+def contrast_limits(info: MrcFileInfo, data: Any, lazy: bool, transformed: bool = False) -> list[float]:
+    """[low, high] for display: DMIN/DMAX when the header's statistics cover the data (not mrcz
+    0.6.0 headers, whose statistics are of the first slice only), else the data's range (eager) or
+    the middle z-slice's range joined with the header's (lazy; never the whole volume)."""
+    h = info.header
+    valid = np.isfinite([h.dmin, h.dmax]).all() and h.dmax > h.dmin and not transformed
+    if valid and h.stats_cover_data:
+        return [float(h.dmin), float(h.dmax)]
+    sample = data[tuple(n // 2 for n in data.shape[:-2])] if lazy and data.ndim > 2 else data
+    sample = np.asarray(sample)
+    finite = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if lazy and valid:
+        low, high = min(low, float(h.dmin)), max(high, float(h.dmax))
+    return [low, high] if high > low else [low, low + 1.0]

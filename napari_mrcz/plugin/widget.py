@@ -1,0 +1,210 @@
+"""napari dock widget: save an image layer as MRCZ/MRC with chosen codec settings, showing the
+compression ratio and speed measured on a sample of the layer as the settings change.
+
+No ``from __future__ import annotations`` here: magicgui and napari's viewer injection evaluate the
+annotations of this module at runtime.
+"""
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
+
+from .writer import default_codec, save_image
+from ..io.codec import MrczBlosc, default_threads
+from ..format.constants import WRITABLE_COMPRESSORS
+from ..errors import MrczError
+from ..format.dtypes import storage_dtype
+
+if TYPE_CHECKING:
+    import napari
+
+COMPRESSORS = ("none", *WRITABLE_COMPRESSORS)
+SAMPLE_BYTES = 4 * 2**20
+"""The estimate compresses at most this much of the layer, around its middle z-slice."""
+_TIMING_SECONDS = 0.03
+
+
+class Estimate(NamedTuple):
+    """Compression measured on a sample: ratio (bytes in / bytes out), speed in MB/s (None for no
+    compression), sample size in bytes."""
+
+    ratio: float
+    mb_per_s: Optional[float]
+    sample_nbytes: int
+
+
+def sample_of(data: Any, max_bytes: int = SAMPLE_BYTES) -> np.ndarray:
+    """Up to ``max_bytes`` of ``data`` (numpy, dask or a multiscale list) around its middle z-slice, as
+    (k, rows, nx) in the dtype it would be stored as: whole slices while they fit, else a centred band
+    of rows of the middle slice. Reads only those slices of a lazy layer."""
+    if isinstance(data, (list, tuple)):
+        data = data[0]
+    ny, nx = data.shape[-2:]
+    planes = data.reshape((-1, ny, nx)) if data.ndim != 3 else data
+    slice_bytes = ny * nx * data.dtype.itemsize
+    count = max(1, min(planes.shape[0], max_bytes // max(1, slice_bytes)))
+    first = (planes.shape[0] - count) // 2
+    rows = max(1, min(ny, max_bytes // max(1, nx * data.dtype.itemsize)))
+    top = (ny - rows) // 2
+    block = np.asarray(planes[first : first + count, top : top + rows])
+    target, _ = storage_dtype(block.dtype, lossy_cast=True)
+    return np.ascontiguousarray(block.astype(target, copy=False))
+
+
+def measure(sample: np.ndarray, compressor: str, clevel: int, shuffle: str = "auto", n_threads: Optional[int] = None) -> Estimate:
+    """Compress each plane of ``sample`` as the writer would (one chunk per z-slice), best of a few
+    runs, and report the ratio and MB/s.
+
+    Raises
+    ------
+    MrczError
+        Invalid codec settings.
+    """
+    if compressor == "none":
+        return Estimate(1.0, None, sample.nbytes)
+    codec = MrczBlosc(compressor, clevel, shuffle, n_threads)
+    best, spent, size = float("inf"), 0.0, sample.nbytes
+    for _ in range(5):
+        start = time.perf_counter()
+        size = sum(len(codec.encode(plane)) for plane in sample)
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+        if spent > _TIMING_SECONDS:
+            break
+    return Estimate(sample.nbytes / max(size, 1), sample.nbytes / max(best, 1e-9) / 1e6, sample.nbytes)
+
+
+def _size(nbytes: float) -> str:
+    return f"{nbytes / 1e6:,.1f} MB" if nbytes >= 1e5 else f"{nbytes / 1e3:,.1f} kB"
+
+
+class SaveMrczWidget(Container):
+    """Layer, output file, compressor, level, shuffle, threads; an estimate line; a Save button."""
+
+    def __init__(self, viewer: "napari.viewer.Viewer") -> None:
+        super().__init__()
+        compressor, clevel = default_codec()
+        self._viewer = viewer
+        self._layer = ComboBox(label="Layer", choices=self._image_layers)
+        self._path = FileEdit(label="Output", mode="w", filter="MRC files (*.mrcz *.mrc *.mrcs *.map)")
+        self._compressor = ComboBox(label="Compressor", choices=COMPRESSORS, value=compressor)
+        self._clevel = SpinBox(label="Level", min=1, max=9, value=clevel)
+        self._shuffle = ComboBox(label="Shuffle", choices=["auto", "bit", "byte", "none"], value="auto")
+        self._threads = SpinBox(label="Threads", min=1, max=256, value=default_threads())
+        self._estimate_label = Label(label="Estimate", value="")
+        self._save_button = PushButton(text="Save")
+        self._status = Label(value="")
+        self.extend(
+            [
+                self._layer, self._path, self._compressor, self._clevel, self._shuffle, self._threads,
+                self._estimate_label, self._save_button, self._status,
+            ]
+        )
+        self.estimate: Optional[Estimate] = None
+        self._sample: Optional[tuple[tuple[str, int], np.ndarray]] = None
+        self._auto_path: Optional[Path] = None
+        for event in (viewer.layers.events.inserted, viewer.layers.events.removed, viewer.layers.events.moved):
+            event.connect(self._refresh_layers)
+        viewer.layers.selection.events.active.connect(self._follow_selection)
+        self._layer.changed.connect(self._layer_changed)
+        self._compressor.changed.connect(self._compressor_changed)
+        for widget in (self._clevel, self._shuffle, self._threads):
+            widget.changed.connect(self.update_estimate)
+        self._save_button.changed.connect(self.save)
+        self._refresh_layers()
+        self._follow_selection()
+        self._layer_changed()
+
+    # layer choice ------------------------------------------------------------------------------
+    def _image_layers(self, _widget: Any = None) -> list:
+        from napari.layers import Image
+
+        return [(layer.name, layer) for layer in self._viewer.layers if isinstance(layer, Image) and not layer.rgb]
+
+    def _refresh_layers(self, event: Any = None) -> None:
+        for layer in self._viewer.layers:
+            layer.events.name.connect(self._refresh_layers)  # connecting twice is a no-op
+        self._layer.reset_choices()
+        self._follow_selection()  # napari may make the new layer active before this runs
+
+    def _follow_selection(self, event: Any = None) -> None:
+        active = self._viewer.layers.selection.active
+        # by name: napari hands plugins proxies of the viewer and layers, so identity does not hold
+        match = [layer for name, layer in self._image_layers() if active is not None and name == active.name]
+        if match:
+            self._layer.value = match[0]
+
+    def _layer_changed(self, layer: Any = None) -> None:
+        self._sample = None
+        layer = self._layer.value
+        if layer is not None and (self._path.value in (None, Path("."), Path("")) or self._path.value == self._auto_path):
+            self._auto_path = Path.cwd() / f"{layer.name}{self._suffix()}"
+            self._path.value = self._auto_path
+        self.update_estimate()
+
+    def _suffix(self) -> str:
+        return ".mrc" if self._compressor.value == "none" else ".mrcz"
+
+    def _compressor_changed(self, value: Any = None) -> None:
+        path = self._path.value
+        if path and path.suffix.lower() in (".mrc", ".mrcz") and path.suffix.lower() != self._suffix():
+            self._path.value = path.with_suffix(self._suffix())
+            if self._auto_path == path:
+                self._auto_path = self._path.value
+        self._clevel.enabled = self._compressor.value != "none"
+        self.update_estimate()
+
+    # estimate and save ---------------------------------------------------------------------------
+    def update_estimate(self, *_: Any) -> Optional[Estimate]:
+        """Re-measure ratio and speed for the current settings on a sample of the chosen layer."""
+        layer = self._layer.value
+        if layer is None:
+            self.estimate, self._estimate_label.value = None, "no image layer"
+            return None
+        try:
+            key = (layer.name, id(layer.data))
+            if self._sample is None or self._sample[0] != key:
+                self._sample = (key, sample_of(layer.data))
+            sample = self._sample[1]
+            self.estimate = measure(
+                sample, self._compressor.value, self._clevel.value, self._shuffle.value, self._threads.value
+            )
+        except MrczError as err:
+            self.estimate, self._estimate_label.value = None, f"cannot estimate: {err}"
+            return None
+        data = layer.data[0] if layer.multiscale else layer.data
+        total = int(np.prod(data.shape, dtype=np.int64)) * sample.dtype.itemsize / self.estimate.ratio
+        speed = "" if self.estimate.mb_per_s is None else f", {self.estimate.mb_per_s:,.0f} MB/s"
+        self._estimate_label.value = f"{self.estimate.ratio:.2f}× → ≈ {_size(total)}{speed}"
+        self._estimate_label.tooltip = (
+            f"compression ratio and speed measured on {_size(sample.nbytes)} of the layer around its "
+            "middle z-slice; the whole layer is estimated to that ratio"
+        )
+        return self.estimate
+
+    def save(self, *_: Any) -> Optional[Path]:
+        """Write the chosen layer with the chosen settings; errors go to the status line and napari's
+        notifications. Returns the path written, or None."""
+        from napari.utils.notifications import show_error, show_info
+
+        layer, path = self._layer.value, self._path.value
+        if layer is None or not path or path == Path("."):
+            self._status.value = "choose an image layer and an output file"
+            return None
+        data, attributes, _ = layer.as_layer_data_tuple()
+        compressor = None if self._compressor.value == "none" else self._compressor.value
+        try:
+            written = save_image(
+                path, data, attributes, compressor=compressor, clevel=self._clevel.value,
+                shuffle=self._shuffle.value, n_threads=self._threads.value,
+            )
+        except (MrczError, OSError) as err:
+            self._status.value = f"not saved: {err}"
+            show_error(f"napari-mrcz: {layer.name} not saved: {err}")
+            return None
+        self._status.value = f"saved {written.name} ({_size(written.stat().st_size)})"
+        show_info(f"napari-mrcz: saved {layer.name} to {written}")
+        return written

@@ -1,0 +1,193 @@
+"""napari writer hooks: one image layer to ``.mrcz`` or plain ``.mrc``, several to a folder of ``.mrcz``.
+
+The layer's scale and units become the voxel size in Å, its metadata the JSON extended header. Data
+(numpy or dask) is streamed by the core writer one z-slice at a time with napari progress. The
+default codec comes from the plugin settings (see :func:`default_codec`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from . import layer as _layer
+from ..format.constants import WRITABLE_COMPRESSORS
+from ..errors import MrczError
+from ..io.writer import write
+
+PLUGIN = "napari-mrcz"
+
+
+class LayerNotSavedError(RuntimeError):
+    """Raised by the writer hooks when a layer cannot be saved; the message is the core's.
+
+    Not a ``ValueError`` like :class:`MrczError`: napari's ``layers.save`` catches ``ValueError`` from
+    writer hooks and replaces it with "not a valid writer" (napari 0.9 ``plugins/_npe2.write_layers``).
+    """
+DEFAULT_COMPRESSOR, DEFAULT_CLEVEL = "zstd", 1
+ENV_COMPRESSOR, ENV_CLEVEL = "NAPARI_MRCZ_COMPRESSOR", "NAPARI_MRCZ_CLEVEL"
+
+
+def default_codec() -> tuple[str, int]:
+    """(compressor, clevel) for File > Save Layer as MRCZ and the folder writer.
+
+    From the environment variables ``NAPARI_MRCZ_COMPRESSOR`` / ``NAPARI_MRCZ_CLEVEL`` when set,
+    else from napari's plugin settings (Preferences > napari-mrcz, napari >= 0.9), else zstd 1.
+
+    Raises
+    ------
+    MrczError
+        An environment variable holds an unknown compressor or a level outside 1-9.
+    """
+    compressor, clevel = DEFAULT_COMPRESSOR, DEFAULT_CLEVEL
+    try:
+        from napari.settings import get_plugin_settings
+
+        save = get_plugin_settings(PLUGIN).compression
+        compressor, clevel = str(save.compressor), int(save.clevel)
+    except (ImportError, KeyError, AttributeError, ValueError):
+        pass  # older napari, or the plugin is not registered with napari's plugin manager
+    compressor = os.environ.get(ENV_COMPRESSOR, compressor).strip().lower()
+    level = os.environ.get(ENV_CLEVEL, str(clevel)).strip()
+    if compressor not in WRITABLE_COMPRESSORS or not level.isdigit() or not 1 <= int(level) <= 9:
+        raise MrczError(
+            f"{ENV_COMPRESSOR}={compressor!r}, {ENV_CLEVEL}={level!r}: the compressor must be one of "
+            f"{', '.join(WRITABLE_COMPRESSORS)} and the level 1-9"
+        )
+    return compressor, int(level)
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    data: Any,
+    attributes: dict[str, Any],
+    *,
+    compressor: str | None,
+    clevel: int = DEFAULT_CLEVEL,
+    shuffle: str = "auto",
+    n_threads: int | None = None,
+) -> Path:
+    """Write one image layer's data and attributes; the target is replaced only when complete.
+
+    float64 and complex128 data are rounded to float32/complex64 (MRC holds nothing wider); integer
+    data that does not fit its MRC type is refused, as by :func:`napari_mrcz.write`.
+
+    Raises
+    ------
+    MrczError
+        RGB data, a dtype, values or shape MRC cannot hold, invalid codec settings, or ``path`` is
+        the file a lazy layer reads from.
+    OSError
+        The file cannot be written.
+    """
+    from napari.utils import progress
+
+    if attributes.get("rgb"):
+        raise MrczError("RGB(A) image layers cannot be stored in MRC; convert the layer to grayscale")
+    _check_not_source(path, attributes)
+    if attributes.get("multiscale") or isinstance(data, (list, tuple)):
+        data = data[0]  # the full-resolution level
+    shape = tuple(data.shape)
+    slices = math.prod(shape[:-2])  # 1 for a 2-D image
+    name = attributes.get("name") or Path(path).stem
+    with progress(total=slices, desc=f"Saving {name}") as bar:
+
+        def advance(done: int, _in: int, _out: int) -> None:
+            bar.update(done - bar.n)
+
+        return write(
+            path,
+            data,
+            compressor=compressor,
+            clevel=clevel,
+            shuffle=shuffle,
+            n_threads=n_threads,
+            progress=advance,
+            lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64: MRC has no wider float
+            **_layer.write_arguments(attributes, len(shape)),
+        )
+
+
+def _check_not_source(path: str | os.PathLike[str], attributes: dict[str, Any]) -> None:
+    """Refuse to replace the file a lazy layer is still reading its slices from."""
+    ours = (attributes.get("metadata") or {}).get(_layer.KEY)
+    if not (isinstance(ours, dict) and ours.get("lazy") and ours.get("path")):
+        return
+    source, target = Path(ours["path"]), Path(path)
+    if source.exists() and target.exists() and os.path.samefile(source, target):
+        raise MrczError(
+            f"{target} is the file this lazy layer reads from; save to another name "
+            "(replacing it would pull the data from under the layer)"
+        )
+
+
+def _with_suffix(path: str, suffix: str) -> str:
+    return path if Path(path).suffix else path + suffix
+
+
+def _hook(function: Any) -> Any:
+    """Writer hooks raise :class:`LayerNotSavedError` (with the core's message) for MrczError."""
+
+    @functools.wraps(function)
+    def hook(*args: Any) -> list[str]:
+        try:
+            return function(*args)
+        except MrczError as err:
+            raise LayerNotSavedError(str(err)) from err
+
+    return hook
+
+
+@_hook
+def write_mrcz(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
+    """npe2 single-layer writer: an image layer to MRCZ with the default codec."""
+    compressor, clevel = default_codec()
+    return [str(save_image(_with_suffix(path, ".mrcz"), data, attributes, compressor=compressor, clevel=clevel))]
+
+
+@_hook
+def write_mrc(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
+    """npe2 single-layer writer: an image layer to plain MRC2014 (IMOD, Relion, ChimeraX)."""
+    return [str(save_image(_with_suffix(path, ".mrc"), data, attributes, compressor=None))]
+
+
+def file_name(name: str, taken: set[str]) -> str:
+    """A safe, unique ``<name>.mrcz`` for a layer name inside a folder."""
+    stem = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "layer"
+    candidate, n = f"{stem}.mrcz", 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem}-{n}.mrcz"
+    taken.add(candidate.lower())
+    return candidate
+
+
+@_hook
+def write_mrcz_folder(path: str, layer_data: list[tuple[Any, dict[str, Any], str]]) -> list[str]:
+    """npe2 multi-layer writer: each image layer to ``<path>/<layer name>.mrcz``.
+
+    napari picks it when several image layers are saved to a path without an extension. The folder
+    is created if needed; existing files of the same names are replaced.
+
+    Raises
+    ------
+    LayerNotSavedError
+        ``path`` is an existing file, or a layer cannot be stored (files already written stay).
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise MrczError(f"{folder} is a file; save several layers to a folder name (no extension)")
+    folder.mkdir(parents=True, exist_ok=True)
+    compressor, clevel = default_codec()
+    taken: set[str] = set()
+    written = []
+    for data, attributes, layer_type in layer_data:
+        if layer_type != "image":
+            continue
+        target = folder / file_name(str(attributes.get("name", "layer")), taken)
+        written.append(str(save_image(target, data, attributes, compressor=compressor, clevel=clevel)))
+    return written

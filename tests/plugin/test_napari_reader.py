@@ -1,0 +1,210 @@
+"""The napari reader hook through npe2 and a headless ViewerModel: what layers the corpus opens as,
+what it refuses, lazy loading, folders and lists; one drag-and-drop equivalent in a real viewer."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import TESTDATA, corpus_params
+
+pytest.importorskip("napari")
+npe2 = pytest.importorskip("npe2")
+
+import napari_mrcz as nm  # noqa: E402
+from napari_mrcz.plugin import reader as _reader  # noqa: E402
+from napari_mrcz.errors import MrczWarning  # noqa: E402
+
+PLUGIN = "napari-mrcz"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _discover() -> None:
+    npe2.PluginManager.instance().discover()
+
+
+@pytest.fixture
+def viewer() -> Any:
+    from napari.components import ViewerModel
+
+    return ViewerModel()
+
+
+def _read(path: Path | list, **kw: Any) -> list[tuple]:
+    paths = path if isinstance(path, list) else [path]
+    return npe2.read([str(p) for p in paths], plugin_name=PLUGIN, stack=len(paths) > 1, **kw)
+
+
+def _scale_in_angstrom(kwargs: dict[str, Any]) -> np.ndarray:
+    factor = {"angstrom": 1.0, "nm": 10.0, "pixel": 1.0}
+    return np.array([s * factor[u] for s, u in zip(kwargs["scale"], kwargs["units"])])
+
+
+@pytest.mark.parametrize("entry", corpus_params("mrcz"))
+def test_mrcz_corpus_layers(entry: dict[str, Any]) -> None:
+    ((data, kwargs, kind),) = _read(TESTDATA / entry["path"])
+    truth = np.load(TESTDATA / entry["truth"])
+    assert kind == "image" and kwargs["rgb"] is False
+    if truth.dtype.kind == "c":  # napari cannot show complex: the amplitude, noted in the metadata
+        truth = np.abs(truth).astype(np.float32)
+        assert kwargs["metadata"]["mrcz"]["complex"] == "amplitude"
+    assert np.asarray(data).dtype == truth.dtype.newbyteorder("=")
+    assert np.array_equal(np.asarray(data).reshape(truth.shape), truth)
+    assert len(kwargs["scale"]) == len(kwargs["units"]) == len(kwargs["axis_labels"]) == np.ndim(data)
+    assert kwargs["axis_labels"] == ("z", "y", "x")[-np.ndim(data) :]
+    expected = np.array(entry["voxel_size_A_zyx"])[-np.ndim(data) :]
+    assert np.allclose(_scale_in_angstrom(kwargs), expected, rtol=1e-6)
+    ours = kwargs["metadata"]["mrcz"]
+    assert ours["metadata"] == entry.get("metadata", ours["metadata"])  # exactly the writer's dict
+    assert ours["path"] == str(TESTDATA / entry["path"]) and ours["header"]["nx"] == truth.shape[-1]
+    low, high = kwargs["contrast_limits"]
+    assert low < high and np.isfinite([low, high]).all()
+    assert kwargs["name"] == Path(entry["path"]).name.split(".")[0]
+
+
+@pytest.mark.parametrize("entry", corpus_params("real"))
+def test_real_corpus_layers(entry: dict[str, Any]) -> None:
+    path = TESTDATA / entry["path"]
+    if not _reader.claims(path):  # .ccp4 is not a claimed extension
+        assert _reader.get_reader(str(path)) is None
+        return
+    ((data, kwargs, _),) = _read(path)
+    assert data.shape == tuple(entry["shape_zyx"])
+    assert len(kwargs["scale"]) == data.ndim  # fei-extended.mrc is a single image: a 2-D layer
+    voxel = np.array(entry["voxel_size_A_zyx"])[-data.ndim :]
+    assert np.allclose(_scale_in_angstrom(kwargs), voxel, rtol=1e-5)
+    if voxel.min() >= 10:
+        assert set(kwargs["units"]) == {"nm"}  # EMD-3197: 11.4 Å voxels show as 1.14 nm
+    else:
+        assert set(kwargs["units"]) == {"angstrom"}
+
+
+@pytest.mark.parametrize("entry", corpus_params("bad"))
+def test_bad_files_are_refused_with_the_reason(entry: dict[str, Any]) -> None:
+    path = str(TESTDATA / entry["path"])
+    with pytest.warns(MrczWarning, match="napari-mrcz cannot open this file") as record:
+        assert _reader.get_reader(path) is None
+    assert str(TESTDATA / entry["path"]) in str(record[0].message)  # the core's message names the file
+
+
+def test_get_reader_never_raises_on_what_it_does_not_claim(tmp_path: Path) -> None:
+    (tmp_path / "image.tif").write_bytes(b"II*\0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _reader.get_reader(str(tmp_path / "image.tif")) is None
+        assert _reader.get_reader(str(tmp_path / "missing.mrc")) is None
+        assert _reader.get_reader(str(tmp_path)) is None  # a folder with nothing of ours
+        assert _reader.get_reader([str(tmp_path / "image.tif")]) is None
+        assert _reader.get_reader([]) is None
+        assert _reader.get_reader(None) is None  # type: ignore[arg-type]
+        assert _reader.get_reader("bad\0name.mrc") is None
+
+
+def test_corrupt_claimed_file_shows_our_message(viewer: Any) -> None:
+    bad = TESTDATA / "bad" / "truncated_chunk.mrcz"
+    if not bad.is_file():
+        pytest.skip("no shared corpus")
+    with pytest.warns(MrczWarning, match="compressed slice 2 of 12"), pytest.raises(ValueError, match="napari-mrcz"):
+        viewer.open(str(bad), plugin=PLUGIN)
+
+
+def test_viewer_open_sets_physical_scale(viewer: Any, testdata: Path) -> None:
+    (layer,) = viewer.open(str(testdata / "mrcz" / "tomo_float32_lz4_9_nm.mrcz"), plugin=PLUGIN)
+    assert layer.name == "tomo_float32_lz4_9_nm"
+    assert np.allclose(layer.scale, (5.4, 5.4, 5.4))
+    assert [str(u) for u in layer.units] == ["angstrom"] * 3
+    assert tuple(layer.axis_labels) == ("z", "y", "x")
+    assert layer.metadata["mrcz"]["metadata"]["operator"] == "Zoë Ångström"
+    assert layer.metadata["mrcz"]["header"]["compressor"] == "lz4"
+    (emd,) = viewer.open(str(testdata / "real" / "EMD-3197.map.bz2"), plugin=PLUGIN)
+    assert [str(u) for u in emd.units] == ["nanometer"] * 3 and np.allclose(emd.scale, 1.14)
+
+
+def test_folder_and_list_open_as_separate_layers(viewer: Any, testdata: Path, tmp_path: Path) -> None:
+    a, b = np.arange(24, dtype=np.float32).reshape(2, 3, 4), np.ones((5, 6), np.int16)
+    nm.write(tmp_path / "a.mrcz", a, voxel_size=2.0)
+    nm.write(tmp_path / "b.mrc", b, voxel_size=3.0, compressor=None)
+    (tmp_path / "notes.txt").write_text("not ours")
+    layers = viewer.open(str(tmp_path), plugin=PLUGIN)
+    assert [layer.name for layer in layers] == ["a", "b"]
+    assert layers[0].data.shape == (2, 3, 4) and layers[1].data.ndim == 2
+    nm.write(tmp_path / "c.mrcz", b, voxel_size=3.0)
+    listed = _read([tmp_path / "c.mrcz", tmp_path / "a.mrcz"])  # npe2 wants one extension in a list
+    assert [kw["name"] for _, kw, _ in listed] == ["c", "a"]
+    mixed = _reader.get_reader([str(tmp_path / "b.mrc"), str(testdata / "real" / "EMD-3197.map.bz2")])
+    assert [kw["name"] for _, kw, _ in mixed(None)] == ["b", "EMD-3197"]
+
+
+def test_large_files_open_lazily_one_chunk_per_slice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from napari_mrcz.io.lazy import SliceArray
+
+    volume = np.random.default_rng(0).normal(size=(12, 20, 24)).astype(np.float32)
+    path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0))
+    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", volume.nbytes - 1)
+    read_slices: list[tuple[int, int]] = []
+    original = SliceArray._read
+    monkeypatch.setattr(SliceArray, "_read", lambda self, a, b: read_slices.append((a, b)) or original(self, a, b))
+    ((data, kwargs, _),) = _read(path)
+    assert type(data).__name__ == "Array" and data.chunks[0] == (1,) * 12
+    assert kwargs["metadata"]["mrcz"]["lazy"] is True
+    assert kwargs["contrast_limits"] == [float(volume.min()), float(volume.max())]  # our header: full stats
+    assert read_slices == []  # nothing decompressed to make the layer
+    assert np.array_equal(data[5].compute(), volume[5]) and read_slices == [(5, 6)]
+
+
+def test_lazy_contrast_from_one_slice_when_header_stats_are_partial(
+    monkeypatch: pytest.MonkeyPatch, testdata: Path
+) -> None:
+    """mrcz 0.6.0 writes DMIN/DMAX of the first slice only: the middle slice widens them."""
+    from napari_mrcz.io.lazy import SliceArray
+
+    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
+    read_slices: list[tuple[int, int]] = []
+    original = SliceArray._read
+    monkeypatch.setattr(SliceArray, "_read", lambda self, a, b: read_slices.append((a, b)) or original(self, a, b))
+    path = testdata / "mrcz" / "stack_int16_blosclz.mrcz"
+    ((data, kwargs, _),) = _read(path)
+    truth = np.load(str(path) + ".npy")
+    header = nm.open_mrc(path).header
+    assert read_slices == [(6, 7)]
+    assert kwargs["contrast_limits"] == [
+        min(header.dmin, truth[6].min()),
+        max(header.dmax, truth[6].max()),
+    ]
+
+
+def test_complex_opens_as_lazy_amplitude(monkeypatch: pytest.MonkeyPatch, testdata: Path) -> None:
+    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
+    path = testdata / "mrcz" / "fft_complex64_lz4hc.mrcz"
+    ((data, kwargs, _),) = _read(path)
+    assert data.dtype == np.float32 and data.chunks[0] == (1, 1, 1, 1)
+    assert np.array_equal(data.compute(), np.abs(np.load(str(path) + ".npy")))
+    assert kwargs["metadata"]["mrcz"]["complex"] == "amplitude"
+
+
+def test_volume_stack_gets_a_leading_axis(viewer: Any, tmp_path: Path) -> None:
+    stack = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    path = nm.write(tmp_path / "stack.mrcz", stack, voxel_size=(3.0, 2.0, 2.0))
+    (layer,) = viewer.open(str(path), plugin=PLUGIN)
+    assert layer.data.shape == (2, 3, 4, 5)
+    assert tuple(layer.axis_labels) == ("volume", "z", "y", "x")
+    assert np.allclose(layer.scale, (1, 3, 2, 2))
+    assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom", "angstrom"]
+
+
+def test_no_pixel_size_opens_in_pixels(tmp_path: Path) -> None:
+    path = nm.write(tmp_path / "nopix.mrc", np.ones((2, 3, 4), np.float32), voxel_size=0, compressor=None)
+    ((_, kwargs, _),) = _read(path)
+    assert kwargs["scale"] == (1.0, 1.0, 1.0) and kwargs["units"] == ("pixel",) * 3
+    assert kwargs["contrast_limits"] == [1.0, 2.0]  # flat data still gets a valid range
+
+
+def test_drag_and_drop_in_a_real_viewer(make_napari_viewer: Any, testdata: Path) -> None:
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(testdata / "real" / "emd_3001.map.gz"), plugin=PLUGIN)
+    assert layer.data.shape == (73, 25, 43)  # axis order 3,1,2 reordered to z, y, x
+    assert np.allclose(layer.scale, (0.45875, 0.3925, 0.44825))
+    assert viewer.layers.selection.active is layer
