@@ -15,25 +15,21 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .info import describe, info_text, size_text
-from ..io.blocks import iter_blocks
 from ..format.dtypes import storage_dtype
-from ..errors import MrczError, MrczWarning
-from ..io.opener import MrcFileInfo, open_mrc
+from ..errors import MrczError
+from ..io.opener import open_mrc
 from ..io.validate import SEVERITIES, validate
-from ..io.streaming import MrczWriter
+from ..io.convert import convert_file
 
 PROG = "napari-mrcz"
 PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
 COMPRESSED_SUFFIX = ".mrcz"
 COMPRESSORS = ("zstd", "lz4", "lz4hc", "zlib", "blosclz")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-BLOCK_BYTES = 32 * 2**20
-"""convert reads and writes about this many bytes of slices at a time."""
 
 _EXAMPLES = {
     None: """examples:
@@ -231,19 +227,6 @@ def output_compressor(path: Path, compressor: str | None) -> str | None:
     )
 
 
-def _blocks(info: MrcFileInfo, n_threads: int | None) -> Iterator[Any]:
-    """The data as (k, NY, NX) blocks of about 32 MiB in z, y, x order, read and decompressed in turn."""
-    h = info.header
-    if h.zyx_axes != (0, 1, 2):  # stored in another axis order: let dask reorder it
-        from ..io.lazy import as_dask
-
-        yield from iter_blocks(as_dask(info, n_threads))
-        return
-    step = max(1, BLOCK_BYTES // max(h.slice_nbytes, 1))
-    for z in range(0, h.nz, step):
-        yield info.read_slices(z, min(z + step, h.nz), n_threads)
-
-
 def _convert(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -251,14 +234,8 @@ def _convert(args: argparse.Namespace) -> int:
     compressor = output_compressor(dst, args.compressor)
     if dst.exists() and not args.force:
         raise MrczError(f"{dst} exists; use --force to replace it")
-    if not dst.absolute().parent.is_dir():
-        raise MrczError(f"{dst}: the folder {dst.absolute().parent} does not exist")
     info = open_mrc(src)
-    h, shape = info.header, info.shape
-    if h.nsymbt and h.exttyp != "json":
-        warnings.warn(f"{src}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over",
-                      MrczWarning)
-    total = math.prod(shape) * storage_dtype(info.dtype)[0].itemsize
+    total = math.prod(info.shape) * storage_dtype(info.dtype)[0].itemsize
     bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=src.name, file=sys.stderr,
                disable=True if args.quiet else (False if args.progress else None), dynamic_ncols=True)
     done = {"in": 0, "out": 0}
@@ -268,19 +245,11 @@ def _convert(args: argparse.Namespace) -> int:
         done.update({"in": bytes_in, "out": bytes_out})
         bar.set_postfix_str(f"ratio {bytes_in / max(bytes_out, 1):.2f}", refresh=False)
 
-    def finite(value: float, default: float) -> float:
-        return value if math.isfinite(value) else default
-
     start = time.perf_counter()
-    with info, bar, MrczWriter(
-        dst, voxel_size=[finite(v, 0.0) for v in info.voxel_size], units="Å",
-        metadata={} if args.no_metadata else info.metadata, compressor=compressor, clevel=args.clevel,
-        shuffle=args.shuffle, n_threads=args.threads, voltage=finite(h.voltage, 0.0), c3=finite(h.c3, 0.0),
-        gain=finite(h.gain, 1.0), overwrite=args.force, progress=progress, ndim=len(shape),
-        slices_per_volume=shape[1] if len(shape) == 4 else None,
-    ) as writer:
-        for block in _blocks(info, args.threads):
-            writer.write(block)
+    with bar:
+        convert_file(info, dst, compressor=compressor, clevel=args.clevel, shuffle=args.shuffle,
+                     n_threads=args.threads, keep_metadata=not args.no_metadata, overwrite=args.force,
+                     progress=progress)
     elapsed = max(time.perf_counter() - start, 1e-9)
     if not args.quiet:
         out = dst.stat().st_size
