@@ -55,15 +55,63 @@ def parse_chunk_header(raw: bytes) -> ChunkHeader:
     return ChunkHeader(*_CHUNK_HEADER.unpack_from(raw))
 
 
+def check_chunk_header(raw: bytes, slice_nbytes: int, where: str) -> ChunkHeader:
+    """Decode a chunk's first 16 bytes and check them before blosc (C code) sees the chunk.
+
+    Raises
+    ------
+    ChunkError
+        Not a blosc chunk, both shuffles set in a blosc1 chunk, a decompressed size other than
+        ``slice_nbytes``, or a compressed size smaller than the chunk's own header.
+    UnsupportedError
+        A blosc1 chunk compressed with snappy (no longer decodable by blosc2).
+    """
+    ch = parse_chunk_header(raw)
+    if not 1 <= ch.version <= 5 or ch.typesize == 0:
+        raise ChunkError(f"{where}: not a blosc chunk (version {ch.version}, typesize {ch.typesize})")
+    if ch.version <= 2 and ch.flags & BLOSC_BOTH_SHUFFLES == BLOSC_BOTH_SHUFFLES:
+        raise ChunkError(f"{where}: flags 0x{ch.flags:02x} set both byte-shuffle and bitshuffle")
+    if ch.version <= 2 and ch.flags >> 5 == BLOSC1_SNAPPY:
+        raise UnsupportedError(f"{where}: compressed with snappy, which blosc2 cannot decode")
+    if ch.nbytes != slice_nbytes:
+        raise ChunkError(f"{where}: decompresses to {ch.nbytes} bytes, but a slice holds {slice_nbytes}")
+    if ch.cbytes < ch.min_cbytes:
+        raise ChunkError(f"{where}: compressed size {ch.cbytes} is smaller than its header")
+    return ch
+
+
 @dataclass(frozen=True)
 class ChunkIndex:
-    """Byte offset and compressed length of each z-slice's chunk, in slice order."""
+    """Byte offset and compressed length of each z-slice's chunk, in slice order.
+
+    ``trailer_nbytes`` is the size of the verified seek table after the last chunk (0: the index was
+    built by walking the chunk headers).
+    """
 
     offsets: np.ndarray
     cbytes: np.ndarray
+    trailer_nbytes: int = 0
 
     def __len__(self) -> int:
         return len(self.offsets)
+
+    def check_chunk(self, z: int, raw: bytes, slice_nbytes: int, where: str) -> None:
+        """Check chunk ``z``'s bytes, as read, against the index and the header (the only check a seek
+        table's entries get before blosc sees them).
+
+        Raises
+        ------
+        ChunkError, UnsupportedError
+            Fewer bytes than indexed (the file changed, or a truncated transfer), a chunk header that
+            :func:`check_chunk_header` rejects, or one whose compressed size differs from the index's.
+        """
+        want = int(self.cbytes[z])
+        if len(raw) < want:
+            raise ChunkError(f"{where}: truncated, {len(raw)} of its {want} compressed bytes were read")
+        ch = check_chunk_header(raw[:BLOSC1_HEADER_BYTES], slice_nbytes, where)
+        if ch.cbytes != want:
+            kind = "seek table" if self.trailer_nbytes else "index"
+            raise ChunkError(f"{where}: its header says {ch.cbytes} compressed bytes, the {kind} {want}")
 
     @property
     def compressed_nbytes(self) -> int:
@@ -107,19 +155,7 @@ class ChunkIndex:
             raw = pread(BLOSC1_HEADER_BYTES, pos)
             if len(raw) < BLOSC1_HEADER_BYTES:
                 raise ChunkError(f"{where}: truncated, the file ends at byte {file_size} inside its header")
-            ch = parse_chunk_header(raw)
-            if not 1 <= ch.version <= 5 or ch.typesize == 0:
-                raise ChunkError(f"{where}: not a blosc chunk (version {ch.version}, typesize {ch.typesize})")
-            if ch.version <= 2 and ch.flags & BLOSC_BOTH_SHUFFLES == BLOSC_BOTH_SHUFFLES:
-                raise ChunkError(f"{where}: flags 0x{ch.flags:02x} set both byte-shuffle and bitshuffle")
-            if ch.version <= 2 and ch.flags >> 5 == BLOSC1_SNAPPY:
-                raise UnsupportedError(f"{where}: compressed with snappy, which blosc2 cannot decode")
-            if ch.nbytes != slice_nbytes:
-                raise ChunkError(
-                    f"{where}: decompresses to {ch.nbytes} bytes, but a slice holds {slice_nbytes}"
-                )
-            if ch.cbytes < ch.min_cbytes:
-                raise ChunkError(f"{where}: compressed size {ch.cbytes} is smaller than its header")
+            ch = check_chunk_header(raw, slice_nbytes, where)
             if pos + ch.cbytes > file_size:
                 raise ChunkError(
                     f"{where}: truncated, it claims {ch.cbytes} compressed bytes "

@@ -7,6 +7,7 @@ run on ``dask.distributed`` workers, each of which reopens the file.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -71,8 +72,11 @@ def as_dask(info: MrcFileInfo, n_threads: int | None = None) -> Any:
     from dask.base import tokenize
 
     h = info.header
-    stat = info.path.stat()
-    name = "mrcz-" + tokenize(str(info.path.resolve()), stat.st_mtime_ns, stat.st_size, h.mode)
+    if isinstance(info.path, Path):
+        stat = info.path.stat()
+        name = "mrcz-" + tokenize(str(info.path.resolve()), stat.st_mtime_ns, stat.st_size, h.mode)
+    else:  # a URL: its size and version (ETag, Last-Modified) as the server reported them
+        name = "mrcz-" + tokenize(info.path, getattr(info.source, "identity", None), h.mode)
     stored = da.from_array(
         SliceArray(info, n_threads),
         chunks=(1, h.ny, h.nx),

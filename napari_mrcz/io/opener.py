@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import HeaderError
+from ..errors import HeaderError, UnsupportedError
 from ..format.chunks import ChunkIndex
 from ..format.constants import HEADER_BYTES
 from ..format.header import Header, parse_header
 from ..format.metadata import decode_metadata
 from .codec import MrczBlosc, blosc2_gil_released, map_slices
+from .remote import RemoteSource, RunReader, is_url
+from .seekindex import index_chunks
 from .sources import FileSource, Source, decompress_stream, stream_kind
 
 PathLike = str | os.PathLike[str]
@@ -32,7 +34,7 @@ class MrcFileInfo:
     Attributes
     ----------
     path
-        The file.
+        The file, or the URL (str) of a remote file.
     header
         The decoded header.
     metadata
@@ -43,11 +45,11 @@ class MrcFileInfo:
         Offsets and sizes of the compressed z-slices; None for plain MRC.
     """
 
-    path: Path
+    path: Path | str
     header: Header
     metadata: dict[str, Any]
     extended_header: bytes
-    source: Source = field(repr=False)
+    source: Source | RemoteSource = field(repr=False)
     chunk_index: ChunkIndex | None = field(default=None, repr=False)
 
     @property
@@ -100,12 +102,17 @@ class MrcFileInfo:
                 raise HeaderError(f"{self.path}: truncated: data ends {raw.nbytes - got} bytes early")
         else:
             codec = MrczBlosc(n_threads=n_threads)
-            offsets, sizes, pread = self.chunk_index.offsets, self.chunk_index.cbytes, self.source.pread
+            index, pread = self.chunk_index, self.source.pread
+            offsets, sizes = index.offsets, index.cbytes
+            if count > 1 and isinstance(self.source, RemoteSource):  # a request per block, not per slice
+                pread = RunReader(self.source, offsets[start:stop], sizes[start:stop]).pread
 
             def decode(i: int, threads: int) -> None:
                 z = start + i
                 src = pread(int(sizes[z]), int(offsets[z]))
-                codec.decode(src, raw[i], what=f"{self.path}: compressed slice {z}", threads=threads)
+                what = f"{self.path}: compressed slice {z}"
+                index.check_chunk(z, src, h.slice_nbytes, what)
+                codec.decode(src, raw[i], what=what, threads=threads)
 
             with blosc2_gil_released():
                 map_slices(decode, count, codec.threads)
@@ -157,24 +164,31 @@ def _plain_size(header: Header) -> int:
     return header.data_offset + header.nz * header.slice_nbytes
 
 
-def open_mrc(path: PathLike, *, strict: bool = True) -> MrcFileInfo:
+def open_mrc(path: PathLike, *, strict: bool = True, storage_options: dict[str, Any] | None = None) -> MrcFileInfo:
     """Open an MRC or MRCZ file (also ``.gz``/``.bz2`` of one) without reading its voxels.
 
     Parameters
     ----------
     path
-        The file.
+        The file, or a URL fsspec opens (``https://``, ``s3://``, ``gs://``, ...; needs
+        ``napari-mrcz[remote]``). A remote open costs at most 3 requests: the size, the header block
+        and, for MRCZ, the seek table (files without one are indexed by walking their chunk headers).
     strict
         When False, oddities that leave the data readable (no ``MAP`` ID, unknown machine stamp)
         warn with :class:`MrczWarning` instead of raising.
+    storage_options
+        For URLs: options of the fsspec filesystem (e.g. ``{"anon": True}`` for a public S3 bucket).
 
     Raises
     ------
     MrczError
-        The file is not a readable MRC/MRCZ file; the message says why.
+        The file is not a readable MRC/MRCZ file; the message says why. For URLs also any network
+        or server failure (:class:`~napari_mrcz.io.remote.RemoteError`), and gzip/bzip2 files.
     OSError
         The file cannot be opened.
     """
+    if is_url(path):
+        return _open_url(str(path), strict, storage_options)
     path = Path(path)
     source: Source = FileSource(path)
     name = str(path)
@@ -196,7 +210,20 @@ def open_mrc(path: PathLike, *, strict: bool = True) -> MrcFileInfo:
         raise
 
 
-def _open_source(path: Path, source: Source, head: bytes, name: str, strict: bool) -> MrcFileInfo:
+def _open_url(url: str, strict: bool, storage_options: dict[str, Any] | None) -> MrcFileInfo:
+    source = RemoteSource(url, storage_options)
+    try:
+        head = source.pread(HEADER_BYTES, 0)
+        kind = stream_kind(head)
+        if kind is not None:
+            raise UnsupportedError(f"{url}: {kind}-compressed files cannot be read remotely; download it first")
+        return _open_source(url, source, head, url, strict)
+    except BaseException:
+        source.close()
+        raise
+
+
+def _open_source(path: Path | str, source: Source | RemoteSource, head: bytes, name: str, strict: bool) -> MrcFileInfo:
     header = parse_header(head, name, strict=strict)
     if header.data_offset > source.size:
         raise HeaderError(
@@ -207,14 +234,7 @@ def _open_source(path: Path, source: Source, head: bytes, name: str, strict: boo
     metadata = decode_metadata(extended, header.exttyp, name)
     index = None
     if header.compressor:
-        index = ChunkIndex.build(
-            source.pread,
-            start=header.data_offset,
-            count=header.nz,
-            slice_nbytes=header.slice_nbytes,
-            file_size=source.size,
-            source=name,
-        )
+        index = index_chunks(source, header, name)
     elif _plain_size(header) > source.size:
         need = header.nz * header.slice_nbytes
         raise HeaderError(

@@ -50,14 +50,14 @@ class MrcImage:
     header
         The decoded header (voltage, C3, gain, compressor, extended-header type, ...).
     path
-        The file read.
+        The file read (the URL, a str, for remote files).
     """
 
     data: np.ndarray | dask.array.Array
     voxel_size: tuple[float, float, float]
     metadata: dict[str, Any]
     header: Header
-    path: Path
+    path: Path | str
     units: str = "Å"
 
     @property
@@ -68,20 +68,26 @@ class MrcImage:
 
 
 def read(
-    path: PathLike | MrcFileInfo, *, lazy: bool = False, n_threads: int | None = None, strict: bool = True
+    path: PathLike | MrcFileInfo,
+    *,
+    lazy: bool = False,
+    n_threads: int | None = None,
+    strict: bool = True,
+    storage_options: dict[str, Any] | None = None,
 ) -> MrcImage:
     """Read an MRC or MRCZ file (or a ``.gz``/``.bz2`` of one).
 
     Parameters
     ----------
     path
-        The file, or a file already opened with :func:`open_mrc` (not opened again).
+        The file, a URL (``https://``, ``s3://``, any fsspec URL; see :func:`open_mrc`), or a file
+        already opened with :func:`open_mrc` (not opened again).
     lazy
         Return a dask array with one chunk per z-slice; nothing is decompressed until computed.
         Plain files are memory-mapped; gzip/bzip2 files are decompressed into memory first.
     n_threads
         blosc threads for decompression (None: all cores, at most 8).
-    strict
+    strict, storage_options
         See :func:`open_mrc`.
 
     Raises
@@ -92,7 +98,7 @@ def read(
     OSError
         The file cannot be opened.
     """
-    info = path if isinstance(path, MrcFileInfo) else open_mrc(path, strict=strict)
+    info = path if isinstance(path, MrcFileInfo) else open_mrc(path, strict=strict, storage_options=storage_options)
     if lazy:
         data: Any = as_dask(info, n_threads=n_threads)
     else:

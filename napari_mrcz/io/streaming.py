@@ -22,6 +22,7 @@ import numpy as np
 
 from .._version import __version__
 from ..errors import MrczError
+from ..format import seektable
 from ..format.build import build_header
 from ..format.constants import HEADER_BYTES
 from ..format.dtypes import convert, storage_dtype
@@ -119,6 +120,7 @@ class MrczWriter:
         self._unflushed = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        self._cbytes: list[int] = []  # compressed size of each slice, for the seek table
         folder = self.path.absolute().parent
         if not folder.is_dir():
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
@@ -199,6 +201,7 @@ class MrczWriter:
         self.stats.merge(stats)
         self.bytes_in += nbytes
         self.bytes_out += size
+        self._cbytes.append(size)
         self.count += 1
         if self.progress is not None:
             self.progress(self.count, self.bytes_in, self.bytes_out)
@@ -260,6 +263,12 @@ class MrczWriter:
                 label=f"napari-mrcz {__version__}",
                 **self.extras,
             )
+            if self.codec is not None:  # after the last chunk, where packed_bytes points
+                self._file.write(seektable.encode(
+                    data_offset=HEADER_BYTES + len(self.extended),
+                    slice_nbytes=self.slice_shape[0] * self.slice_shape[1] * self.stored.itemsize,
+                    cbytes=self._cbytes,
+                ))
             self._file.seek(0)
             self._file.write(header)
             self._file.flush()
