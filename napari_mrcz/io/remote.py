@@ -47,12 +47,13 @@ def url_name(url: str) -> str:
 
 def _describe(err: BaseException) -> str:
     """A user's sentence for a network or server failure (aiohttp, fsspec and backend exceptions)."""
-    status = getattr(err, "status", None)
+    cause = err.__cause__  # fsspec raises FileNotFoundError from the HTTP error of its last attempt
+    status = getattr(err, "status", None) or getattr(cause, "status", None)
     text = str(err) or type(err).__name__
-    if isinstance(err, FileNotFoundError) or status == 404:
+    if status == 404 or (isinstance(err, FileNotFoundError) and not isinstance(status, int)):
         return "not found (HTTP 404 or no such object)"
     if isinstance(status, int):
-        return f"the server answered HTTP {status} {getattr(err, 'message', '')}".rstrip()
+        return f"the server answered HTTP {status} {getattr(err, 'message', '') or getattr(cause, 'message', '')}".rstrip()
     if "range request" in text.lower():
         return ("the server does not support HTTP range requests, which reading parts of a file needs; "
                 "download the file and open it locally")

@@ -5,14 +5,18 @@ A seek table (:mod:`napari_mrcz.format.seektable`) is trusted only after it veri
 exactly where the header's packed size points, fit in the file, match its CRC-32 and the header
 fields it was written for, and its entries must add up to the packed size, so every chunk it lists
 lies inside the file. Each chunk's own header is then checked against the table when the chunk is
-read (:meth:`ChunkIndex.check_chunk`). A table that fails is ignored with an :class:`MrczWarning`
-and the file is indexed by walking, as files without a table are.
+read (:meth:`ChunkIndex.check_chunk`). Local files are walked anyway and the table compared with
+the walk. A table that fails is ignored with an :class:`MrczWarning` and the walk is used, as for
+files without a table.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
+
+import numpy as np
 
 from ..errors import MrczWarning
 from ..format import seektable
@@ -58,18 +62,40 @@ def walk_chunks(source: Any, header: Header, name: str) -> ChunkIndex:
                             file_size=source.size, source=name)
 
 
+def compare(table: ChunkIndex, walked: ChunkIndex) -> str | None:
+    """Why a verified seek table disagrees with the chunk headers walked in the file, or None."""
+    if len(table) != len(walked):
+        return f"it lists {len(table)} chunks, the file holds {len(walked)}"
+    differ = np.flatnonzero((table.offsets != walked.offsets) | (table.cbytes != walked.cbytes))
+    if differ.size:
+        z = int(differ[0])
+        return (f"entry {z} says {int(table.cbytes[z])} bytes at byte {int(table.offsets[z])}, the chunk "
+                f"header {int(walked.cbytes[z])} bytes at byte {int(walked.offsets[z])}")
+    return None
+
+
 def index_chunks(source: Any, header: Header, name: str) -> ChunkIndex:
-    """The chunk index from the seek table, or by walking when there is no valid table (warning
-    with :class:`MrczWarning` when a table is present but does not verify).
+    """The chunk index of an MRCZ file.
+
+    Remote files use the seek table when it verifies (no request per slice), else walk their chunk
+    headers with read-ahead. Local files always walk them (microseconds per slice), so every chunk
+    header is checked at open as before, and the table is compared with what the walk found. A table
+    that is present but does not verify or disagrees is ignored with an :class:`MrczWarning`.
 
     Raises
     ------
     ChunkError, UnsupportedError
         Walking found a missing, truncated or inconsistent chunk.
     """
-    index, problem = read_seek_table(source, header, name)
-    if index is not None:
-        return index
+    table, problem = read_seek_table(source, header, name)
+    if isinstance(source, RemoteSource) and table is not None:
+        return table
+    walked = walk_chunks(source, header, name)
+    if table is not None:
+        mismatch = compare(table, walked)
+        if mismatch is None:
+            return dataclasses.replace(walked, trailer_nbytes=table.trailer_nbytes)
+        problem = f"{name}: seek table ignored: {mismatch}"
     if problem:
-        warnings.warn(f"{problem}; indexing by walking the chunk headers", MrczWarning, stacklevel=4)
-    return walk_chunks(source, header, name)
+        warnings.warn(f"{problem}; the chunk headers were walked instead", MrczWarning, stacklevel=4)
+    return walked

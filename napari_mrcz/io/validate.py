@@ -32,6 +32,7 @@ from ..format.header import HEADER_DTYPE
 from ..format.modes import KNOWN_MODES, PACKED_MODES, byte_order_from_machst
 from ..format.metadata import JSON_EXTTYP, decode_metadata
 from .opener import MrcFileInfo, open_mrc
+from .seekindex import compare, read_seek_table
 from .sources import stream_kind
 from .stats import RunningStats
 
@@ -181,10 +182,21 @@ def _check_chunks(info: MrcFileInfo) -> list[Problem]:
     return out
 
 
+def _check_seek_table(info: MrcFileInfo) -> list[Problem]:
+    """MRCZ: a seek table after the last chunk must verify and agree with the chunk headers."""
+    index = info.chunk_index
+    assert index is not None
+    table, problem = read_seek_table(info.source, info.header, str(info.path))
+    if table is not None and not index.trailer_nbytes:
+        problem = f"{info.path}: seek table ignored: {compare(table, index)}"
+    return [Problem(problem.split(": ", 1)[1])] if problem else []
+
+
 def _check_size(info: MrcFileInfo) -> list[Problem]:
     h = info.header
     if info.chunk_index is not None and len(info.chunk_index):
-        end = int(info.chunk_index.offsets[-1] + info.chunk_index.cbytes[-1])
+        index = info.chunk_index  # a verified seek table after the last chunk is part of the file
+        end = int(index.offsets[-1] + index.cbytes[-1]) + index.trailer_nbytes
     else:
         end = h.data_offset + h.nz * h.slice_nbytes
     extra = info.source.size - end
@@ -253,9 +265,10 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
 
     The checks follow ``mrcfile.validate``: MAP ID, machine stamp, mode, non-negative fields, axis
     mapping, volume-stack MZ, NLABL against the labels, NVERSION, a known EXTTYP ('json' counts for
-    MRCZ), statistics within 1% (of the value or the data range) and no bytes after the data. For MRCZ
-    also every chunk header (sizes, block size, type size, codec), the packed size at byte 144, and
-    that each slice decompresses. Files written by mrcz 0.6.0 fail on NVERSION and statistics.
+    MRCZ), statistics within 1% (of the value or the data range) and no bytes after the data (a valid
+    seek table after the last chunk is part of the file). For MRCZ also every chunk header (sizes,
+    block size, type size, codec), the packed size at byte 144, the seek table when there is one (it
+    must verify and agree with the chunk headers), and that each slice decompresses. Files written by mrcz 0.6.0 fail on NVERSION and statistics.
 
     Parameters
     ----------
@@ -299,6 +312,7 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
         problems += _check_metadata(info)
         if info.chunk_index is not None:
             problems += _check_chunks(info)
+            problems += _check_seek_table(info)
         problems += _check_size(info)
         if check_stats:
             try:
