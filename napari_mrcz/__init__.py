@@ -18,6 +18,7 @@ from .format.dtypes import storage_dtype
 from .format.header import Header
 from .io.opener import MrcFileInfo, open_mrc
 from .io.reader import MrcImage, read
+from .io.remote import RemoteError
 from .io.streaming import MrczWriter
 from .io.validate import Problem, validate
 from .io.writer import write, write_async
@@ -32,6 +33,7 @@ __all__ = [
     "MrczWriter",
     "Problem",
     "MrczWarning",
+    "RemoteError",
     "UnsupportedError",
     "__version__",
     "open_mrc",

@@ -19,6 +19,7 @@ from . import layer as _layer
 from ..errors import MrczError, MrczWarning
 from ..io.opener import MrcFileInfo, open_mrc
 from ..io.reader import read
+from ..io.remote import is_url, url_name
 
 SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
 STREAM_SUFFIXES = (".gz", ".bz2")  # of the plain suffixes only (not .mrcz)
@@ -30,8 +31,8 @@ ReaderFunction = Callable[[Any], list[LayerData]]
 
 
 def claims(path: str | os.PathLike[str]) -> bool:
-    """True when the file name has an extension this reader opens (case-insensitive)."""
-    name = os.fspath(path).lower()
+    """True when the file name (of a path or URL) has an extension this reader opens (case-insensitive)."""
+    name = (url_name(path) if is_url(path) else os.fspath(path)).lower()
     for stream in STREAM_SUFFIXES:
         if name.endswith(stream):
             return name[: -len(stream)].endswith(SUFFIXES[1:])
@@ -42,8 +43,10 @@ def _files(path: Any) -> list[str]:
     """The claimed files behind a path, a folder (not recursive) or a list; [] when any is not ours."""
     if isinstance(path, (list, tuple)):
         paths = [os.fspath(p) for p in path]
-        return paths if paths and all(claims(p) and os.path.isfile(p) for p in paths) else []
+        return paths if paths and all(claims(p) and (is_url(p) or os.path.isfile(p)) for p in paths) else []
     path = os.fspath(path)
+    if is_url(path):  # http(s), s3, gs, ... with one of our suffixes; opened lazily with range requests
+        return [path] if claims(path) else []
     if os.path.isdir(path):
         return sorted(str(p) for p in Path(path).iterdir() if p.is_file() and claims(p))
     return [path] if claims(path) and os.path.isfile(path) else []
@@ -84,7 +87,7 @@ def get_reader(path: str | os.PathLike[str] | Sequence[str]) -> ReaderFunction |
 def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     """One image layer for an opened file: (data, add_image kwargs, 'image').
 
-    ``lazy=None`` decides by size (:data:`LAZY_THRESHOLD_BYTES`). Complex files (napari cannot show
+    ``lazy=None`` decides by size (:data:`LAZY_THRESHOLD_BYTES`); remote files are always lazy. Complex files (napari cannot show
     complex numbers) open as their amplitude, float32, noted in ``metadata['mrcz']['complex']``.
 
     Raises
@@ -92,14 +95,15 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     MrczError
         A compressed slice is corrupt (eager reads; lazy reads raise when the slice is shown).
     """
-    lazy = info.nbytes > LAZY_THRESHOLD_BYTES if lazy is None else lazy
+    if lazy is None:
+        lazy = info.nbytes > LAZY_THRESHOLD_BYTES or is_url(info.path)
     data: Any = read(info, lazy=lazy).data
     notes = {}
     if np.issubdtype(data.dtype, np.complexfloating):
         data = abs(data).astype(np.float32)  # numpy or dask, still one chunk per slice
         notes["complex"] = "amplitude"
     scale, units = _layer.display_scale(info.voxel_size, data.ndim)
-    name = Path(info.path).name
+    name = url_name(info.path) if is_url(info.path) else Path(info.path).name
     for suffix in (*STREAM_SUFFIXES, *SUFFIXES):
         name = name[: -len(suffix)] if name.lower().endswith(suffix) else name
     kwargs = {
