@@ -321,6 +321,10 @@ def report(results: dict) -> str:
             import _tune
 
             lines += _tune.report(kind, res["tuning"]) + [""]
+    if "remote" in results:
+        import _remote
+
+        lines += _remote.report(results["remote"]) + [""]
     lines.append("targets:")
     for t in results["targets"]:
         lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['kind']:7} {t['target']:48} "
@@ -356,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             results["kinds"][kind] = bench_kind(kind, args.small, args.repeats, threads, tmp, args.tune)
             print(f"  {kind} done in {time.perf_counter() - t0:.0f} s", flush=True)
+        import _remote
+
+        results["remote"] = _remote.bench(tmp, args.small, args.repeats)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = targets(results)
