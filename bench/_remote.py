@@ -36,6 +36,7 @@ def bench(tmp: Path, small: bool, rounds: int) -> dict:
     mrcz.writeMRC(data, str(folder / "no_table.mrcz"), compressor="zstd", clevel=1)
     out: dict = {"shape": list(shape), "dtype": str(data.dtype), "delay_ms": DELAY_S * 1e3, "files": {}}
     with LoopbackServer(folder, delay=DELAY_S) as srv:
+        nm.open_mrc(srv.url("plain.mrc"))  # warm-up: imports fsspec and aiohttp, starts the session
         for name in ("plain.mrc", "table.mrcz", "no_table.mrcz"):
             url, best = srv.url(name), {}
             for _ in range(rounds):
