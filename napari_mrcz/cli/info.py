@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from ..io.opener import MrcFileInfo
-from ..io.validate import data_stats
+from ..io.stats_check import data_stats
 
 
 def _finite(value: float) -> float | None:

@@ -54,9 +54,10 @@ examples:
   napari-mrcz convert old_mrcz.mrcz new.mrcz --force       rewrite (e.g. to fix mrcz's statistics)
   napari-mrcz convert tomo.mrcz tomo.mrc --no-metadata     plain MRC that passes mrcfile.validate""",
     "validate": """Exit status: 0 all files valid, 1 any file invalid, 2 any file unreadable.
-Checks MAP ID, machine stamp, mode, non-negative fields, axis mapping, volume-stack MZ, labels,
-NVERSION, EXTTYP, statistics (within 1%) and file size, as mrcfile.validate does; for MRCZ also
-every chunk header and the packed size at byte 144. Warnings do not make a file invalid.
+Checks MAP ID, machine stamp (and that it states the real byte order), mode, non-negative fields,
+axis mapping, volume-stack MZ, labels, NVERSION, EXTTYP, statistics (DMIN/DMAX exact, DMEAN/RMS
+within 1%) and file size (also inside .gz/.bz2), as mrcfile.validate does; for MRCZ also every chunk
+header and the packed size at byte 144. Warnings do not make a file invalid.
 
 examples:
   napari-mrcz validate map.mrc

@@ -101,12 +101,18 @@ class FileSource:
 
 
 class MemorySource:
-    """A gzip- or bzip2-compressed MRC file, decompressed into memory."""
+    """A gzip- or bzip2-compressed MRC file, decompressed into memory.
 
-    def __init__(self, data: bytes, stream: str) -> None:
+    ``more`` is True when the stream holds bytes after the ``size`` bytes kept (they are not read);
+    ``damage`` says what is wrong with the stream's end (a bad CRC, a cut), which the data does not need.
+    """
+
+    def __init__(self, data: bytes, stream: str, more: bool = False, damage: str | None = None) -> None:
         self.data = data
         self.stream = stream
         self.size = len(data)
+        self.more = more
+        self.damage = damage
 
     def pread(self, n: int, offset: int) -> bytes:
         """Up to ``n`` bytes from ``offset``."""
@@ -150,6 +156,7 @@ def decompress_stream(path: Path, kind: str, needed: Any) -> MemorySource:
     """
     opener = gzip.open if kind == "gzip" else bz2.open
     pieces: list[bytes] = []
+    more, damage = False, None
     try:
         with opener(path, "rb") as stream:
             head = stream.read(HEADER_BYTES)
@@ -163,6 +170,8 @@ def decompress_stream(path: Path, kind: str, needed: Any) -> MemorySource:
                     break
                 pieces.append(piece)
                 have += len(piece)
+            if total is not None and have >= total:
+                more, damage = _peek(stream)
         data = b"".join(pieces)
     except MemoryError:
         pieces.clear()
@@ -175,4 +184,13 @@ def decompress_stream(path: Path, kind: str, needed: Any) -> MemorySource:
         raise HeaderError(
             f"{path}: truncated: the {kind} stream holds {len(data)} bytes, the header implies {total}"
         )
-    return MemorySource(data, kind)
+    return MemorySource(data, kind, more, damage)
+
+
+def _peek(stream: Any) -> tuple[bool, str | None]:
+    """Whether ``stream`` holds another byte, and what is wrong with its end if that cannot be read.
+    A damaged end after everything the header needs does not stop reading (the data is complete)."""
+    try:
+        return bool(stream.read(1)), None
+    except (OSError, EOFError, zlib.error, ValueError) as err:
+        return False, str(err) or type(err).__name__
