@@ -21,7 +21,9 @@ from ..io.opener import MrcFileInfo, open_mrc
 from ..io.reader import read
 from ..io.remote import is_url, url_name
 
-SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
+SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4", ".msk")
+"""Names this reader claims; CCP4 maps and masks (.ccp4, .msk) are MRC2014-compatible, as gemmi,
+ChimeraX and mrcfile read them."""
 STREAM_SUFFIXES = (".gz", ".bz2")  # of the plain suffixes only (not .mrcz)
 LAZY_THRESHOLD_BYTES = 256 * 2**20
 """Files holding more decompressed bytes than this (256 MiB) open as dask arrays."""

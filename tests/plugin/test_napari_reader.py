@@ -68,7 +68,7 @@ def test_mrcz_corpus_layers(entry: dict[str, Any]) -> None:
 @pytest.mark.parametrize("entry", corpus_params("real"))
 def test_real_corpus_layers(entry: dict[str, Any]) -> None:
     path = TESTDATA / entry["path"]
-    if not _reader.claims(path):  # .ccp4 is not a claimed extension
+    if not _reader.claims(path):
         assert _reader.get_reader(str(path)) is None
         return
     ((data, kwargs, _),) = _read(path)
