@@ -9,7 +9,6 @@ interrupted), never a traceback. napari is imported only by ``view`` (in ``_view
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .info import describe, info_text, size_text
+from .json_output import json_text
 from ..format.dtypes import storage_dtype
 from ..errors import MrczError
 from ..io.opener import open_mrc
@@ -204,7 +204,7 @@ def _info(args: argparse.Namespace) -> int:
         if not args.json:
             _emit(("\n" if number else "") + info_text(d))
     if args.json:
-        _emit(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+        _emit(json_text(results))
     return code
 
 
@@ -274,7 +274,7 @@ def _validate(args: argparse.Namespace) -> int:
         if not args.json and not (args.quiet and status == "valid"):
             _emit(f"{name}: {status}" + "".join(f"\n  {p}" for p in problems))
     if args.json:
-        _emit(json.dumps(results, indent=2, ensure_ascii=False))
+        _emit(json_text(results))
     return code
 
 
