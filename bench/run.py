@@ -39,6 +39,7 @@ import numpy as np
 
 import _data
 import _peers
+import _startup
 from napari_mrcz.io.codec import default_threads
 from napari_mrcz.io.opener import open_mrc
 
@@ -255,6 +256,12 @@ def targets(results: dict) -> list[dict]:
         if "tracemalloc_peak" in sw:
             check(kind, f"streaming write peak < budget {mem['budget_nbytes'] / 2**20:.0f} MiB",
                   sw["tracemalloc_peak"] / 2**20, mem["budget_nbytes"] / 2**20, above=False, unit=" MiB")
+    if "startup" in results:
+        up = results["startup"]
+        check("start", f"import napari_mrcz ≤ {_startup.IMPORT_GOAL_MS} ms", _startup.import_ms(up, "import napari_mrcz"),
+              _startup.IMPORT_GOAL_MS + 1e-9, above=False, unit=" ms")
+        check("start", f"napari-mrcz info ≤ {_startup.INFO_GOAL_S} s wall", up["napari-mrcz info"]["wall"],
+              _startup.INFO_GOAL_S + 1e-9, above=False, unit=" s")
     return found
 
 
@@ -325,6 +332,8 @@ def report(results: dict) -> str:
         import _remote
 
         lines += _remote.report(results["remote"]) + [""]
+    if "startup" in results:
+        lines += _startup.report(results["startup"]) + [""]
     lines.append("targets:")
     for t in results["targets"]:
         lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['kind']:7} {t['target']:48} "
@@ -363,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         import _remote
 
         results["remote"] = _remote.bench(tmp, args.small, args.repeats)
+        results["startup"] = _startup.bench_startup(tmp, max(args.repeats, 5))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = targets(results)

@@ -23,7 +23,7 @@ from ..format.dtypes import storage_dtype
 from ..errors import MrczError
 from ..io.opener import open_mrc
 from ..io.validate import SEVERITIES, validate
-from ..io.convert import convert_file
+from ..io.convert import convert_file, import_codecs
 
 PROG = "napari-mrcz"
 PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
@@ -246,6 +246,7 @@ def _convert(args: argparse.Namespace) -> int:
         done.update({"in": bytes_in, "out": bytes_out})
         bar.set_postfix_str(f"ratio {bytes_in / max(bytes_out, 1):.2f}", refresh=False)
 
+    import_codecs(info, compressor)  # not timed: MB/s is the conversion's
     start = time.perf_counter()
     with bar:
         convert_file(info, dst, compressor=compressor, clevel=args.clevel, shuffle=args.shuffle,

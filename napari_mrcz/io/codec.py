@@ -5,6 +5,10 @@ which reads blosc1 and blosc2 chunks. Thread count and block size are passed per
 has process-wide settings, so they are set while calls run and restored when the last one ends, never
 left changed. Calls with the same settings run at once on several threads (the GIL released), which
 is how :func:`map_slices` spreads a file's slices over the cores.
+
+``blosc`` and ``blosc2`` are imported on first use (:func:`load_blosc1`, :func:`load_blosc2`): blosc2
+pulls in httpx, rich and pygments, several times numpy's import cost, which ``import napari_mrcz``
+and ``napari-mrcz info`` need not pay.
 """
 
 from __future__ import annotations
@@ -16,15 +20,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import blosc
-import blosc2
 import numpy as np
 
 from ..format.chunks import parse_chunk_header
 from ..format.constants import BLOSC_MAX_BUFFERSIZE, WRITABLE_COMPRESSORS
 from ..errors import ChunkError, MrczError
 
-SHUFFLES = {"none": blosc.NOSHUFFLE, "byte": blosc.SHUFFLE, "bit": blosc.BITSHUFFLE}
+NOSHUFFLE, SHUFFLE, BITSHUFFLE = 0, 1, 2  # blosc's filter codes (blosc.NOSHUFFLE, ...), fixed by its format
+SHUFFLES = {"none": NOSHUFFLE, "byte": SHUFFLE, "bit": BITSHUFFLE}
 # Block size when none is given. blosc picks 32 KiB for zstd at low levels: bench/ (run.py --tune)
 # measured 512 KiB 10-70% faster to compress and 30-200% faster to decompress on movies, counts and
 # tomograms, and as small or smaller (1-5%). zlib: 128 KiB (blosc scales it by the item size). lz4,
@@ -38,6 +41,20 @@ _blosc1_saved: tuple[int, int, bool] = (1, 0, False)
 _GIL = threading.Lock()
 _gil_users = 0
 _gil_saved = False
+
+
+def load_blosc1() -> Any:
+    """The ``blosc`` module (blosc1 chunks, which every mrcz install reads), imported on first use."""
+    import blosc
+
+    return blosc
+
+
+def load_blosc2() -> Any:
+    """The ``blosc2`` module (decodes blosc1 and blosc2 chunks), imported on first use."""
+    import blosc2
+
+    return blosc2
 
 
 def default_threads() -> int:
@@ -55,7 +72,7 @@ def resolve_shuffle(shuffle: str, cname: str, dtype: np.dtype) -> int:
     'auto' is bitshuffle here; :meth:`MrczBlosc.encode` refines it from the first slice it sees.
     """
     if shuffle == "auto":
-        return blosc.BITSHUFFLE
+        return BITSHUFFLE
     if shuffle not in SHUFFLES:
         raise MrczError(f"shuffle must be one of auto, {', '.join(SHUFFLES)}; not {shuffle!r}")
     return SHUFFLES[shuffle]
@@ -71,16 +88,17 @@ def choose_shuffle(sample: np.ndarray, cname: str, clevel: int, blocksize: int) 
     up to 512 KiB from the middle of the slice (about a millisecond, once per file).
     """
     if cname not in ("zstd", "zlib") or clevel == 0:
-        return blosc.BITSHUFFLE
+        return BITSHUFFLE
     flat = sample.reshape(-1)
     take = max(1, min(flat.size, _TRIAL_BYTES // flat.itemsize))
     part = np.ascontiguousarray(flat[(flat.size - take) // 2 :][:take])
+    compress = load_blosc1().compress_ptr
     with blosc1_settings(1, blocksize):
         sizes = {
-            shuffle: len(blosc.compress_ptr(part.ctypes.data, part.size, part.itemsize, clevel, shuffle, cname))
-            for shuffle in (blosc.BITSHUFFLE, blosc.SHUFFLE)
+            shuffle: len(compress(part.ctypes.data, part.size, part.itemsize, clevel, shuffle, cname))
+            for shuffle in (BITSHUFFLE, SHUFFLE)
         }
-    return blosc.SHUFFLE if sizes[blosc.SHUFFLE] < sizes[blosc.BITSHUFFLE] else blosc.BITSHUFFLE
+    return SHUFFLE if sizes[SHUFFLE] < sizes[BITSHUFFLE] else BITSHUFFLE
 
 
 @contextlib.contextmanager
@@ -91,6 +109,7 @@ def blosc1_settings(nthreads: int, blocksize: int) -> Iterator[None]:
     until it is free. The previous settings are restored when the last holder leaves.
     """
     global _blosc1_users, _blosc1_held, _blosc1_saved
+    blosc = load_blosc1()
     want = (nthreads, blocksize)
     with _BLOSC1:
         while _blosc1_users and _blosc1_held != want:
@@ -119,9 +138,10 @@ def blosc2_gil_released() -> Iterator[None]:
     """blosc2 releases the GIL while inside (a process-wide switch, restored when the last user leaves),
     so single-threaded decompressions on several threads run at once."""
     global _gil_users, _gil_saved
+    b2 = load_blosc2()
     with _GIL:
         if not _gil_users:
-            _gil_saved = blosc2.set_releasegil(True)
+            _gil_saved = b2.set_releasegil(True)
         _gil_users += 1
     try:
         yield
@@ -129,7 +149,7 @@ def blosc2_gil_released() -> Iterator[None]:
         with _GIL:
             _gil_users -= 1
             if not _gil_users:
-                blosc2.set_releasegil(_gil_saved)
+                b2.set_releasegil(_gil_saved)
 
 
 _pool: ThreadPoolExecutor | None = None
@@ -278,7 +298,7 @@ class MrczBlosc:
             )
         shuffle = self._shuffle_for(arr)
         with blosc1_settings(threads or self.threads, self.block_bytes):
-            return blosc.compress_ptr(arr.ctypes.data, arr.size, arr.dtype.itemsize, self.clevel, shuffle, self.cname)
+            return load_blosc1().compress_ptr(arr.ctypes.data, arr.size, arr.dtype.itemsize, self.clevel, shuffle, self.cname)
 
     def decode(
         self, buf: bytes | memoryview, out: np.ndarray | None = None, *, what: str = "chunk", threads: int | None = None
@@ -303,7 +323,7 @@ class MrczBlosc:
                 f"{head.cbytes if head else '?'} compressed, expected {out.nbytes} from {len(buf)}"
             )
         try:
-            blosc2.decompress2(buf, dst=out.reshape(-1).view(np.uint8), nthreads=threads or self.threads)
+            load_blosc2().decompress2(buf, dst=out.reshape(-1).view(np.uint8), nthreads=threads or self.threads)
         except (RuntimeError, ValueError) as err:
             raise ChunkError(f"{what}: corrupt compressed data ({err})") from None
         return out

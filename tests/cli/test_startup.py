@@ -1,0 +1,102 @@
+"""Start-up cost, checked by structure, not by timing (issue 17, item 19; issue 15's start-up target):
+``import napari_mrcz`` and ``napari-mrcz info`` import no compression library, dask or napari, and
+``convert`` times the conversion, not those imports. The wall times are measured in bench/run.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import napari_mrcz as nm
+
+HEAVY = ("blosc", "blosc2", "dask", "napari", "tqdm", "magicgui", "qtpy", "httpx", "rich", "distributed")
+
+
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-X", "importtime", *args], capture_output=True, text=True, timeout=120)
+
+
+def _imported(importtime_stderr: str) -> dict[str, float]:
+    """Module → cumulative import seconds, from ``-X importtime`` lines."""
+    out = {}
+    for line in importtime_stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s*(\S+)$", line)
+        if match:
+            out[match.group(2)] = int(match.group(1)) / 1e6
+    return out
+
+
+def _heavy(modules: set[str] | dict[str, float]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("startup")
+    data = np.arange(2 * 30 * 40, dtype=np.float32).reshape(2, 30, 40)
+    out = {}
+    for name, compressor in (("plain.mrc", None), ("zstd.mrcz", "zstd"), ("lz4.mrcz", "lz4")):
+        nm.write(folder / name, data, compressor=compressor, metadata={"a": 1})
+        out[name] = folder / name
+    return out
+
+
+def test_import_napari_mrcz_is_light() -> None:
+    run = _python("-c", "import json, sys, napari_mrcz; print(json.dumps(sorted(sys.modules)))")
+    assert run.returncode == 0, run.stderr
+    assert _heavy(set(json.loads(run.stdout))) == []
+    assert "napari_mrcz" in _imported(run.stderr)
+
+
+@pytest.mark.parametrize("name", ["plain.mrc", "zstd.mrcz", "lz4.mrcz"])
+@pytest.mark.parametrize("options", [[], ["--json"]])
+def test_info_imports_no_codec_dask_or_napari(files: dict[str, Path], name: str, options: list[str]) -> None:
+    run = _python("-m", "napari_mrcz", "info", *options, str(files[name]))
+    assert run.returncode == 0, run.stderr
+    assert _heavy(_imported(run.stderr)) == []
+    assert "napari_mrcz.cli.main" in _imported(run.stderr)
+
+
+def test_codecs_still_load_on_first_use(files: dict[str, Path]) -> None:
+    code = (f"import sys, napari_mrcz as nm; d = nm.read({str(files['zstd.mrcz'])!r}).data; "
+            "assert 'blosc2' in sys.modules and 'dask' not in sys.modules; "
+            f"nm.write({str(files['zstd.mrcz'].with_name('new.mrcz'))!r}, d); assert 'blosc' in sys.modules; "
+            f"assert nm.read({str(files['zstd.mrcz'])!r}, lazy=True).data.sum().compute() == d.sum()")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.parametrize(("name", "out", "expected"), [
+    ("zstd.mrcz", "o.mrcz", {"blosc", "blosc2"}), ("zstd.mrcz", "o.mrc", {"blosc2"}),
+    ("plain.mrc", "o.mrcz", {"blosc"}), ("plain.mrc", "o.mrc", set()),
+])
+def test_import_codecs_loads_what_convert_needs(files: dict[str, Path], name: str, out: str, expected: set[str]) -> None:
+    code = ("import json, sys; from napari_mrcz.io.convert import import_codecs; from napari_mrcz import open_mrc; "
+            f"import_codecs(open_mrc({str(files[name])!r}), {'zstd' if out.endswith('z') else None!r}); "
+            "print(json.dumps(sorted(m for m in sys.modules if m in ('blosc', 'blosc2', 'dask'))))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert set(json.loads(run.stdout)) == expected
+
+
+def test_convert_times_the_conversion_not_the_imports(files: dict[str, Path], tmp_path: Path) -> None:
+    """The reported seconds exclude blosc2's import (hundreds of ms; a 10 kB conversion takes ~1 ms)."""
+    run = _python("-m", "napari_mrcz", "convert", str(files["zstd.mrcz"]), str(tmp_path / "o.mrcz"))
+    assert run.returncode == 0, run.stderr
+    seconds = float(re.search(r" in (\d+\.\d+) s, \d+ MB/s", run.stdout).group(1))
+    assert seconds < _imported(run.stderr)["blosc2"], run.stdout
+
+
+def test_shuffle_codes_are_blosc_s() -> None:
+    """codec.py names blosc's filter codes without importing blosc; they are blosc's own."""
+    import blosc
+
+    from napari_mrcz.io import codec
+
+    assert codec.SHUFFLES == {"none": blosc.NOSHUFFLE, "byte": blosc.SHUFFLE, "bit": blosc.BITSHUFFLE}
