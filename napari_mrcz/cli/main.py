@@ -66,7 +66,9 @@ examples:
     "view": """examples:
   napari-mrcz view tomogram.mrcz
   napari-mrcz view --sample                  a synthetic tomogram (written once, opened lazily)
-  napari-mrcz view map.mrc --screenshot map.png   save the canvas and exit (headless: xvfb-run)""",
+  napari-mrcz view map.mrc --screenshot map.png   save the canvas and exit
+Without a display (or under xvfb-run) no window could be seen: the canvas is saved to
+./napari-mrcz-<name>.png (or --screenshot FILE) and the command exits.""",
 }
 
 
@@ -284,7 +286,7 @@ def _view(args: argparse.Namespace) -> int:
 
     if bool(args.file) == bool(args.sample):
         raise _UsageError("give a FILE or --sample (not both)")
-    view(args.file, sample=args.sample, screenshot=args.screenshot)
-    if args.screenshot:
-        _emit(str(args.screenshot))
+    shot = view(args.file, sample=args.sample, screenshot=args.screenshot)
+    if shot is not None:
+        _emit(str(shot))
     return EXIT_OK

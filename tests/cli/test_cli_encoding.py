@@ -20,7 +20,6 @@ ENCODINGS = {
     "ascii": {"PYTHONIOENCODING": "ascii"},
     "latin-1": {"PYTHONIOENCODING": "latin-1"},
     "cp1252": {"PYTHONIOENCODING": "cp1252"},
-    "utf-8": {"PYTHONIOENCODING": "utf-8"},
     # the C locale without Python's UTF-8 coercion: stdout is ASCII
     "C-locale": {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"},
 }

@@ -54,8 +54,7 @@ def test_import_napari_mrcz_is_light() -> None:
     assert "napari_mrcz" in _imported(run.stderr)
 
 
-@pytest.mark.parametrize("name", ["plain.mrc", "zstd.mrcz", "lz4.mrcz"])
-@pytest.mark.parametrize("options", [[], ["--json"]])
+@pytest.mark.parametrize(("name", "options"), [("plain.mrc", []), ("zstd.mrcz", []), ("lz4.mrcz", ["--json"])])
 def test_info_imports_no_codec_dask_or_napari(files: dict[str, Path], name: str, options: list[str]) -> None:
     run = _python("-m", "napari_mrcz", "info", *options, str(files[name]))
     assert run.returncode == 0, run.stderr
