@@ -15,7 +15,8 @@ import pytest
 
 import napari_mrcz as nm
 
-HEAVY = ("blosc", "blosc2", "dask", "napari", "tqdm", "magicgui", "qtpy", "httpx", "rich", "distributed")
+HEAVY = ("blosc", "blosc2", "dask", "napari", "tqdm", "magicgui", "qtpy", "httpx", "rich", "distributed", "fsspec",
+         "aiohttp", "requests")
 
 
 def _python(*args: str) -> subprocess.CompletedProcess[str]:
