@@ -16,6 +16,7 @@ from ._version import __version__
 from .errors import ChunkError, HeaderError, MrczError, MrczWarning, UnsupportedError
 from .format.dtypes import storage_dtype
 from .format.header import Header
+from .format.noise import suggest_tolerance
 from .io.opener import MrcFileInfo, open_mrc
 from .io.reader import MrcImage, read
 from .io.remote import RemoteError
@@ -39,6 +40,7 @@ __all__ = [
     "open_mrc",
     "read",
     "storage_dtype",
+    "suggest_tolerance",
     "validate",
     "write",
     "write_async",

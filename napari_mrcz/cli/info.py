@@ -59,6 +59,7 @@ def describe(info: MrcFileInfo, compute_stats: bool = False) -> dict[str, Any]:
         "ispg": h.ispg,
         "axis_order": list(h.axis_order),
         "labels": list(h.labels),
+        "tolerance": info.tolerance,
     }
 
 
@@ -96,6 +97,8 @@ def info_text(d: dict[str, Any]) -> str:
     ]
     if d["voltage_kV"] or d["c3_mm"]:  # MRCZ's words; other writers leave them 0
         lines.insert(6, f"  microscope   {d['voltage_kV'] or 0:g} kV, C3 {d['c3_mm'] or 0:g} mm, gain {d['gain'] or 0:g}")
+    if d.get("tolerance"):
+        lines.append(f"  precision    lossy by the writer's choice: every value within {d['tolerance']:g} of the original")
     if d["labels"]:
         lines.append("  labels       " + "\n               ".join(d["labels"]))
     if d["metadata"]:

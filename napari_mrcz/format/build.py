@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Sequence
+
 from .constants import COMPRESSOR_NAMES, ISPG_IMAGE_STACK, MACHST_BIG, MACHST_LITTLE, MAP_ID, MRC_COMP_RATIO, MRCZ_LABEL, NVERSION
 from .header import HEADER_DTYPE
 from .modes import mode_from_dtype
@@ -27,13 +29,15 @@ def build_header(
     gain: float = 1.0,
     packed_bytes: int = 0,
     label: str = "",
+    extra_labels: Sequence[str] = (),
 ) -> bytes:
     """Encode a header for data of ``shape`` (z, y, x; 2-D; or 4-D volume stack) and ``dtype``.
 
     ``byte_order`` ('<' or '>') must match the data's (1-byte dtypes have none of their own). Plain files get MRC2014 sampling and space group as mrcfile writes
     them (2-D: image, ISPG 0, MZ 1; 3-D: volume, ISPG 1, MZ = NZ; 4-D: ISPG 401). MRCZ files keep
     MZ = 0 for 2-D/3-D data, because ``mrcz.readMRC`` returns a list of frames whenever MZ >= 1.
-    ``stats`` is (dmin, dmax, dmean, rms); the default marks them as not determined.
+    ``stats`` is (dmin, dmax, dmean, rms); the default marks them as not determined. ``label`` and
+    ``extra_labels`` follow mrcz's first label, up to MRC's 10 lines of 80 characters.
     """
     dtype = np.dtype(dtype)
     order = byte_order
@@ -64,8 +68,7 @@ def build_header(
     rec["map"] = MAP_ID
     rec["machst"] = (*MACHST_LITTLE, 0, 0) if order == "<" else (*MACHST_BIG, 0, 0)
     labels = [MRCZ_LABEL] if compressor else []
-    if label:
-        labels.append(label[:80])
+    labels += [lab[:80] for lab in (label, *extra_labels) if lab][: 10 - len(labels)]
     rec["nlabl"] = len(labels)
     rec["label"][: len(labels)] = [lab.encode("ascii", "replace") for lab in labels]
     return rec.tobytes()

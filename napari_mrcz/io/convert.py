@@ -12,12 +12,16 @@ import math
 import os
 import warnings
 from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from ..errors import MrczError, MrczWarning
+from ..format.noise import suggest_tolerance
+from ..format.quantize import parse_tolerance
 from .blocks import iter_blocks
 from .codec import load_blosc1, load_blosc2
+from .lazy import SliceArray
 from .opener import MrcFileInfo, open_mrc
 from .streaming import MrczWriter, Progress
 
@@ -51,6 +55,23 @@ def import_codecs(info: MrcFileInfo, compressor: str | None) -> None:
         import dask.array  # noqa: F401
 
 
+def resolve_tolerance(info: MrcFileInfo, tolerance: float | str | None) -> float | None:
+    """``tolerance`` for :func:`convert_file` as a number: a number as it is; ``"auto"``/``"auto:F"``
+    from the noise of up to 8 of the file's slices (0 for integer data, which is stored exactly).
+
+    Raises
+    ------
+    MrczError
+        An unreadable tolerance text, or the noise cannot be estimated.
+    """
+    if not isinstance(tolerance, str):
+        return tolerance
+    spec = parse_tolerance(tolerance)
+    if isinstance(spec, Fraction):
+        return suggest_tolerance(SliceArray(info), spec)
+    return spec
+
+
 def convert_file(
     src: PathLike | MrcFileInfo,
     dst: PathLike,
@@ -63,6 +84,8 @@ def convert_file(
     overwrite: bool = False,
     progress: Progress | None = None,
     strict: bool = True,
+    tolerance: float | str | None = None,
+    dtype: Any = None,
 ) -> Path:
     """Copy ``src`` (any readable MRC/MRCZ, also ``.gz``/``.bz2``) to ``dst`` with another codec.
 
@@ -82,6 +105,12 @@ def convert_file(
         Called after each slice with (slices done, bytes in, bytes written).
     strict
         See :func:`napari_mrcz.open_mrc`.
+    tolerance
+        As for :func:`napari_mrcz.write` (lossy by your choice); or ``"auto"`` / ``"auto:F"``: F
+        (default 1/16) times the noise that :func:`napari_mrcz.suggest_tolerance` estimates on up to
+        8 slices of ``src``. See :func:`resolve_tolerance`.
+    dtype
+        Integer decimation, as for :func:`napari_mrcz.write` (``"int"`` decides from the first block).
 
     Returns
     -------
@@ -91,7 +120,8 @@ def convert_file(
     Raises
     ------
     MrczError
-        ``src`` is not readable MRC/MRCZ, ``dst`` exists (without ``overwrite``) or its folder is missing.
+        ``src`` is not readable MRC/MRCZ, ``dst`` exists (without ``overwrite``) or its folder is missing,
+        or ``tolerance``/``dtype`` are invalid or do not fit the data.
     OSError
         A file cannot be read or written; ``dst`` is left as it was.
     """
@@ -101,6 +131,11 @@ def convert_file(
     if not dst.absolute().parent.is_dir():
         raise MrczError(f"{dst}: the folder {dst.absolute().parent} does not exist")
     info = src if isinstance(src, MrcFileInfo) else open_mrc(src, strict=strict)
+    try:
+        tolerance = resolve_tolerance(info, tolerance)
+    except BaseException:
+        info.close()
+        raise
     h, shape = info.header, info.shape
     if h.nsymbt and h.exttyp != "json":
         warnings.warn(
@@ -128,6 +163,8 @@ def convert_file(
         progress=progress,
         ndim=len(shape),
         slices_per_volume=shape[1] if len(shape) == 4 else None,
+        tolerance=tolerance,
+        dtype=dtype,
     ) as writer:
         for block in iter_file_blocks(info, n_threads):
             writer.write(block)

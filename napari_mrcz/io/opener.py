@@ -19,6 +19,7 @@ from ..format.chunks import ChunkIndex
 from ..format.constants import HEADER_BYTES
 from ..format.header import Header, parse_header
 from ..format.metadata import decode_metadata
+from ..format.quantize import tolerance_from_labels
 from .codec import MrczBlosc, blosc2_gil_released, map_slices
 from .remote import RemoteSource, RunReader, is_url
 from .seekindex import index_chunks
@@ -66,6 +67,12 @@ class MrcFileInfo:
     def voxel_size(self) -> tuple[float, float, float]:
         """Voxel size in Å, (z, y, x)."""
         return self.header.voxel_size
+
+    @property
+    def tolerance(self) -> float | None:
+        """The bound on |stored - original| recorded when the data was written with a tolerance
+        (napari-mrcz's label line), in the data's units; None when it was stored exactly."""
+        return tolerance_from_labels(self.header.labels)
 
     @property
     def nbytes(self) -> int:

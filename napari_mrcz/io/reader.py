@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import MrczError
 from ..format.header import Header
+from ..format.quantize import tolerance_from_labels
 from .lazy import as_dask
 from .opener import MrcFileInfo, PathLike, open_mrc
 
@@ -59,6 +60,12 @@ class MrcImage:
     header: Header
     path: Path | str
     units: str = "Å"
+
+    @property
+    def tolerance(self) -> float | None:
+        """Bound on |stored - original| when the file was written with ``tolerance`` (lossy by the
+        writer's choice), in the data's units; None when the data was stored exactly."""
+        return tolerance_from_labels(self.header.labels)
 
     @property
     def axis_labels(self) -> tuple[str, ...]:

@@ -25,8 +25,9 @@ from ..errors import MrczError
 from ..format import seektable
 from ..format.build import build_header
 from ..format.constants import HEADER_BYTES
-from ..format.dtypes import convert, storage_dtype
+from ..format.dtypes import storage_dtype
 from ..format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
+from ..format.precision import Precision
 from .codec import MrczBlosc, default_threads
 from .stats import RunningStats, SliceStats, slice_stats
 
@@ -55,8 +56,9 @@ class MrczWriter:
     path
         The file to write; replaced atomically on close.
     voxel_size, units, metadata, compressor, clevel, shuffle, n_threads, endianness, voltage, c3,
-    gain, lossy_cast, overwrite, progress
-        As for :func:`write`.
+    gain, lossy_cast, overwrite, progress, tolerance, dtype
+        As for :func:`write`; with ``dtype="int"`` the integer mode is chosen from the first block, and
+        a later block whose values do not fit it raises :class:`MrczError`.
     ndim
         2 to write a single image (needs exactly one slice), 3 for a stack or volume; 4 with
         ``slices_per_volume`` for a volume stack.
@@ -84,8 +86,11 @@ class MrczWriter:
         progress: Progress | None = None,
         ndim: int = 3,
         slices_per_volume: int | None = None,
+        tolerance: float | None = None,
+        dtype: Any = None,
     ) -> None:
         self.path = Path(path)
+        self.precision = Precision(tolerance, dtype, lossy_cast)
         self.voxel_size = check_voxel_size(voxel_size, units)
         self.codec = MrczBlosc(compressor, clevel, shuffle, n_threads) if compressor is not None else None
         if endianness not in _ENDIAN:
@@ -100,7 +105,6 @@ class MrczWriter:
             raise MrczError("ndim must be 2, 3, or 4 with slices_per_volume")
         self.ndim = ndim
         self.slices_per_volume = slices_per_volume
-        self.lossy_cast = lossy_cast
         self.overwrite = overwrite
         self.progress = progress
         if not overwrite and self.path.exists():
@@ -154,35 +158,35 @@ class MrczWriter:
             raise MrczError(f"write() takes (NY, NX) or (k, NY, NX) blocks, not shape {arr.shape}")
         if self.slice_shape is None:
             self.slice_shape = arr.shape[1:]
-            target, self._check = storage_dtype(arr.dtype, self.lossy_cast)
-            self.stored = target.newbyteorder(self.byte_order)
+            self.stored = self.precision.plan(arr).newbyteorder(self.byte_order)
             self._source_dtype = arr.dtype
+            self._in_itemsize = storage_dtype(arr.dtype, True)[0].itemsize
         if arr.shape[1:] != self.slice_shape or arr.dtype != self._source_dtype:
             raise MrczError(
                 f"block {arr.shape} {arr.dtype} does not match the first block's slices "
                 f"{self.slice_shape} {self._source_dtype}"
             )
-        assert self.stored is not None
-        native = convert(arr, self.stored.newbyteorder("="), self._check, self._submitted)
         if self._pool is None and self._threads > 1 and self.ndim != 2:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="napari-mrcz-write")
-        for plane in native:
+        for plane in arr:
             if self._pool is None:  # one thread, or one 2-D image: blosc's own threads
                 job: Future = Future()
-                job.set_result(self._encode(plane, self._threads))
+                job.set_result(self._encode(plane, self._threads, self._submitted))
             else:
-                job = self._pool.submit(self._encode, plane, 1)
+                job = self._pool.submit(self._encode, plane, 1, self._submitted)
             self._pending.append(job)
             self._submitted += 1
             while len(self._pending) > self._threads:  # one slice per worker in flight: measured as fast as more
                 self._finish(self._pending.popleft())
 
-    def _encode(self, plane: np.ndarray, threads: int) -> tuple[SliceStats | None, Any, int]:
-        """Statistics and stored bytes of one native-order slice (runs on a worker thread)."""
-        stats = slice_stats(plane)
-        stored = np.ascontiguousarray(plane.astype(self.stored, copy=False))
+    def _encode(self, plane: np.ndarray, threads: int, z: int) -> tuple[SliceStats | None, Any, int]:
+        """Statistics and stored bytes of slice ``z`` (runs on a worker thread): its values are
+        quantized and converted here, so that work runs in parallel too."""
+        values = self.precision.apply(plane, z)
+        stats = slice_stats(values)
+        stored = np.ascontiguousarray(values.astype(self.stored, copy=False))
         data = stored.data if self.codec is None else self.codec.encode(stored, threads)
-        return stats, data, plane.nbytes
+        return stats, data, plane.size * self._in_itemsize
 
     def _finish(self, job: Future[tuple[SliceStats | None, Any, int]]) -> None:
         """Write one finished slice (in slice order) and fold in its statistics."""
@@ -261,6 +265,7 @@ class MrczWriter:
                 exttyp=JSON_EXTTYP if self.extended else "",
                 packed_bytes=self.bytes_out if self.codec else 0,
                 label=f"napari-mrcz {__version__}",
+                extra_labels=self.precision.labels,
                 **self.extras,
             )
             if self.codec is not None:  # after the last chunk, where packed_bytes points

@@ -1,0 +1,176 @@
+"""What the writer does to each z-slice's values before compressing it: :class:`Precision`.
+
+Three steps, each opt-in except the last: round float data within a ``tolerance``
+(:mod:`.quantize`), store integer-valued data in an integer mode (``dtype="int"`` or an integer
+dtype: integer decimation, checked exactly), and convert to the dtype MRC stores (:mod:`.dtypes`).
+Pure numpy, thread-safe once planned: the writer's worker threads call :meth:`Precision.apply`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..errors import MrczError, MrczWarning
+from .dtypes import convert, storage_dtype
+from .quantize import check_tolerance, quantize, tolerance_label
+
+INT = "int"
+INTEGER_DTYPES = tuple(np.dtype(d) for d in ("i1", "i2", "u2"))
+"""The MRC2014 integer modes 0, 1 and 6 that ``dtype="int"`` chooses from, smallest first."""
+EXPLICIT_INTEGER_DTYPES = INTEGER_DTYPES + tuple(np.dtype(d) for d in ("i4", "u4"))
+"""What ``dtype=`` may name: those, and mrcz's non-standard modes 7 and 8."""
+
+
+def check_dtype(dtype: Any) -> str | np.dtype | None:
+    """``dtype`` as None, ``"int"`` or one of the integer dtypes MRC stores.
+
+    Raises
+    ------
+    MrczError
+        Anything else.
+    """
+    if dtype is None or (isinstance(dtype, str) and dtype == INT):
+        return dtype
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.newbyteorder("=") not in EXPLICIT_INTEGER_DTYPES:
+        raise MrczError(
+            f"dtype must be None, 'int' (the smallest of int8, int16, uint16 that holds the values) or "
+            f"one of int8, int16, uint16, int32, uint32; not {dtype!r}"
+        )
+    return dt.newbyteorder("=")
+
+
+def value_range(block: np.ndarray) -> tuple[float, float]:
+    """(min, max) of a real block; NaN when it holds a NaN."""
+    return (float(block.min()), float(block.max())) if block.size else (0.0, 0.0)
+
+
+def smallest_integer_dtype(lo: float, hi: float) -> np.dtype:
+    """The first of int8, int16, uint16 that holds [lo, hi].
+
+    Raises
+    ------
+    MrczError
+        None does (or the range is not finite).
+    """
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise MrczError("NaN or infinite values cannot be stored as integers; pass dtype=None to keep them as float")
+    for dt in INTEGER_DTYPES:
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return dt
+    raise MrczError(
+        f"values from {lo:g} to {hi:g} do not fit a standard integer MRC mode (int8, int16, uint16); "
+        "keep them as float, or pass dtype=np.int32 (mrcz's non-standard mode 7)"
+    )
+
+
+def integer_dtype_for(values: np.ndarray, tolerance: float | None = None) -> np.dtype:
+    """The dtype ``dtype="int"`` stores real ``values`` in, after rounding within ``tolerance``.
+
+    Raises
+    ------
+    MrczError
+        NaN or infinite values, or a range no standard integer mode holds.
+    """
+    lo, hi = value_range(values)
+    if tolerance is not None and values.dtype.kind == "f":  # rounding is monotonic: round the extremes
+        lo, hi = (float(v) for v in quantize(np.array([lo, hi], values.dtype), tolerance))
+    return smallest_integer_dtype(lo, hi)
+
+
+class Precision:
+    """The per-slice value pipeline for one file: quantize, decimate to integers, convert.
+
+    Parameters
+    ----------
+    tolerance
+        Bound on |stored - original| for float and complex data (None or 0: lossless).
+    dtype
+        None; ``"int"`` (the smallest standard integer mode that holds the first block's values); or
+        an integer dtype. The values must then be integers that fit, checked on every slice.
+    lossy_cast
+        Allow rounding float64/complex128 to float32/complex64 (see :func:`.dtypes.storage_dtype`).
+    """
+
+    def __init__(self, tolerance: Any = None, dtype: Any = None, lossy_cast: bool = False) -> None:
+        self.tolerance = check_tolerance(tolerance)
+        self.request = check_dtype(dtype)
+        self.lossy_cast = lossy_cast
+        self.source: np.dtype | None = None
+        self.stored: np.dtype | None = None
+        self._check = False
+        self._integer = False  # decimating to self.stored, checked exactly
+        self.labels: list[str] = []  # what the file's MRC labels record
+
+    def plan(self, first: np.ndarray) -> np.dtype:
+        """Decide the stored dtype (native byte order) from the first block; warns when a tolerance
+        does not apply (integer data).
+
+        Raises
+        ------
+        MrczError
+            ``dtype`` with complex data, or ``"int"`` with values no standard integer mode holds.
+        UnsupportedError
+            A dtype MRC cannot store.
+        """
+        self.source = first.dtype
+        kind = first.dtype.kind
+        if self.tolerance is not None and kind not in "fc":
+            warnings.warn(
+                f"tolerance={self.tolerance:g} ignored: {first.dtype} data is always stored exactly",
+                MrczWarning,
+                stacklevel=4,
+            )
+            self.tolerance = None
+        if self.request is None:
+            self.stored, self._check = storage_dtype(first.dtype, self.lossy_cast)
+        elif kind == "c":
+            raise MrczError(f"dtype={self.request!r} stores integers; {first.dtype} data is complex")
+        else:
+            self.stored = integer_dtype_for(first, self.tolerance) if self.request == INT else self.request
+            self._integer = True
+        if self.tolerance is not None:
+            self.labels.append(tolerance_label(self.tolerance, first.dtype))
+        if self._integer and kind == "f":
+            self.labels.append(f"napari-mrcz: {first.dtype} values stored as {self.stored} (exactly)")
+        return self.stored
+
+    def apply(self, block: np.ndarray, first_z: int) -> np.ndarray:
+        """The values to store for ``block`` (slices from ``first_z``), in the stored dtype, native order.
+
+        Raises
+        ------
+        MrczError
+            Values that cannot be stored as planned (not integers, out of range, not exact in float32).
+        """
+        assert self.stored is not None, "plan() first"
+        values = block if self.tolerance is None else quantize(block, self.tolerance)
+        if not self._integer:
+            return convert(values, self.stored, self._check, first_z)
+        lo, hi = value_range(values)
+        info = np.iinfo(self.stored)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise MrczError(
+                f"NaN or infinite values in slices from z={first_z} cannot be stored as {self.stored}; "
+                "pass dtype=None to keep them as float"
+            )
+        if not (info.min <= lo and hi <= info.max):
+            chosen = " (chosen from the first block)" if self.request == INT else ""
+            raise MrczError(
+                f"values from {lo:g} to {hi:g} in slices from z={first_z} do not fit {self.stored}{chosen}; "
+                "pass a wider dtype such as dtype=np.int16, or dtype=None to keep them as they are"
+            )
+        out = values.astype(self.stored)
+        if values.dtype.kind == "f" and not np.array_equal(out, values):
+            raise MrczError(
+                f"values in slices from z={first_z} are not all integers, so they cannot be stored as "
+                f"{self.stored} exactly; pass dtype=None (or a tolerance >= 0.5 to round them first)"
+            )
+        return out
