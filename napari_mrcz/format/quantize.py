@@ -54,9 +54,10 @@ def grid_step(tolerance: float, dtype: Any) -> float | None:
     None when the step is below the smallest subnormal, where every value is already on the grid.
     """
     info = np.finfo(dtype)
-    q = 2.0 ** math.floor(math.log2(2 * tolerance))
-    q = min(q, 2.0 ** (info.maxexp - 1 - info.nmant))  # the spacing of the largest binade
-    return None if q < float(info.smallest_subnormal) else q
+    _, exponent = math.frexp(tolerance)  # tolerance = m * 2**exponent, 0.5 <= m < 1: q = 2**exponent, exactly
+    if exponent < info.minexp - info.nmant:  # the smallest subnormal's exponent
+        return None
+    return math.ldexp(1.0, min(exponent, info.maxexp - 1 - info.nmant))  # at most the largest binade's spacing
 
 
 def quantize(values: np.ndarray, tolerance: float) -> np.ndarray:

@@ -1,22 +1,25 @@
-"""napari dock widget: save an image layer as MRCZ/MRC with chosen codec settings, showing the
-compression ratio and speed measured on a sample of the layer as the settings change.
+"""napari dock widget: save an image layer as MRCZ/MRC with chosen codec settings and tolerance, showing
+the compression ratio, speed and (lossy) largest error measured on a sample of the layer as the
+settings change.
 
 No ``from __future__ import annotations`` here: magicgui and napari's viewer injection evaluate the
 annotations of this module at runtime.
 """
 
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton, SpinBox
 
-from .writer import default_codec, save_image
+from .writer import default_codec, default_tolerance, resolve_tolerance, save_image
 from ..io.codec import MrczBlosc, default_threads
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
 from ..format.dtypes import storage_dtype
+from ..format.quantize import parse_tolerance, quantize
 
 if TYPE_CHECKING:
     import napari
@@ -29,11 +32,17 @@ _TIMING_SECONDS = 0.03
 
 class Estimate(NamedTuple):
     """Compression measured on a sample: ratio (bytes in / bytes out), speed in MB/s (None for no
-    compression), sample size in bytes."""
+    compression; rounding included), sample size in bytes, and with a tolerance the largest
+    |stored - original| on the sample (None when lossless)."""
 
     ratio: float
     mb_per_s: Optional[float]
     sample_nbytes: int
+    max_error: Optional[float] = None
+
+
+def _tolerance_text(tolerance: "float | Fraction") -> str:
+    return f"auto:{tolerance}" if isinstance(tolerance, Fraction) else f"{tolerance:g}"
 
 
 def sample_of(data: Any, max_bytes: int = SAMPLE_BYTES) -> np.ndarray:
@@ -54,27 +63,39 @@ def sample_of(data: Any, max_bytes: int = SAMPLE_BYTES) -> np.ndarray:
     return np.ascontiguousarray(block.astype(target, copy=False))
 
 
-def measure(sample: np.ndarray, compressor: str, clevel: int, shuffle: str = "auto", n_threads: Optional[int] = None) -> Estimate:
-    """Compress each plane of ``sample`` as the writer would (one chunk per z-slice), best of a few
-    runs, and report the ratio and MB/s.
+def measure(
+    sample: np.ndarray, compressor: str, clevel: int, shuffle: str = "auto", n_threads: Optional[int] = None,
+    tolerance: Optional[float] = None,
+) -> Estimate:
+    """Round (with a ``tolerance``) and compress each plane of ``sample`` as the writer would (one chunk
+    per z-slice), best of a few runs, and report the ratio, MB/s and largest error.
 
     Raises
     ------
     MrczError
         Invalid codec settings.
     """
+    max_error = None
+    if tolerance and sample.dtype.kind in "fc":
+        with np.errstate(invalid="ignore"):  # inf - inf: kept values, no error
+            error = np.abs(quantize(sample, tolerance).astype(np.complex128 if sample.dtype.kind == "c" else np.float64) - sample)
+        max_error = float(np.max(error, initial=0.0, where=np.isfinite(error)))
     if compressor == "none":
-        return Estimate(1.0, None, sample.nbytes)
+        return Estimate(1.0, None, sample.nbytes, max_error)
     codec = MrczBlosc(compressor, clevel, shuffle, n_threads)
+
+    def stored(plane: np.ndarray) -> np.ndarray:
+        return quantize(plane, tolerance) if tolerance else plane
+
     best, spent, size = float("inf"), 0.0, sample.nbytes
     for _ in range(5):
         start = time.perf_counter()
-        size = sum(len(codec.encode(plane)) for plane in sample)
+        size = sum(len(codec.encode(stored(plane))) for plane in sample)
         took = time.perf_counter() - start
         best, spent = min(best, took), spent + took
         if spent > _TIMING_SECONDS:
             break
-    return Estimate(sample.nbytes / max(size, 1), sample.nbytes / max(best, 1e-9) / 1e6, sample.nbytes)
+    return Estimate(sample.nbytes / max(size, 1), sample.nbytes / max(best, 1e-9) / 1e6, sample.nbytes, max_error)
 
 
 def _size(nbytes: float) -> str:
@@ -82,7 +103,7 @@ def _size(nbytes: float) -> str:
 
 
 class SaveMrczWidget(Container):
-    """Layer, output file, compressor, level, shuffle, threads; an estimate line; a Save button."""
+    """Layer, output file, compressor, level, shuffle, threads, tolerance; an estimate line; a Save button."""
 
     def __init__(self, viewer: "napari.viewer.Viewer") -> None:
         super().__init__()
@@ -94,16 +115,23 @@ class SaveMrczWidget(Container):
         self._clevel = SpinBox(label="Level", min=1, max=9, value=clevel)
         self._shuffle = ComboBox(label="Shuffle", choices=["auto", "bit", "byte", "none"], value="auto")
         self._threads = SpinBox(label="Threads", min=1, max=256, value=default_threads())
+        self._tolerance = LineEdit(label="Tolerance", value=_tolerance_text(default_tolerance()))
+        self._tolerance.tooltip = (
+            "0: lossless. A number: lossy by your choice, every value within it (in the data's units) of "
+            "the original, recorded in the file. auto or auto:1/16: that fraction of the noise estimated "
+            "on the sample. Integer layers are always stored exactly."
+        )
         self._estimate_label = Label(label="Estimate", value="")
         self._save_button = PushButton(text="Save")
         self._status = Label(value="")
         self.extend(
             [
                 self._layer, self._path, self._compressor, self._clevel, self._shuffle, self._threads,
-                self._estimate_label, self._save_button, self._status,
+                self._tolerance, self._estimate_label, self._save_button, self._status,
             ]
         )
         self.estimate: Optional[Estimate] = None
+        self.tolerance: Optional[float] = None  # the number the estimate used and Save writes with
         self._sample: Optional[tuple[tuple[str, int], np.ndarray]] = None
         self._auto_path: Optional[Path] = None
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed, viewer.layers.events.moved):
@@ -111,7 +139,7 @@ class SaveMrczWidget(Container):
         viewer.layers.selection.events.active.connect(self._follow_selection)
         self._layer.changed.connect(self._layer_changed)
         self._compressor.changed.connect(self._compressor_changed)
-        for widget in (self._clevel, self._shuffle, self._threads):
+        for widget in (self._clevel, self._shuffle, self._threads, self._tolerance):
             widget.changed.connect(self.update_estimate)
         self._save_button.changed.connect(self.save)
         self._refresh_layers()
@@ -169,21 +197,29 @@ class SaveMrczWidget(Container):
             if self._sample is None or self._sample[0] != key:
                 self._sample = (key, sample_of(layer.data))
             sample = self._sample[1]
+            self.tolerance = resolve_tolerance(sample, parse_tolerance(self._tolerance.value or "0"))
             self.estimate = measure(
-                sample, self._compressor.value, self._clevel.value, self._shuffle.value, self._threads.value
+                sample, self._compressor.value, self._clevel.value, self._shuffle.value, self._threads.value,
+                self.tolerance,
             )
         except MrczError as err:
-            self.estimate, self._estimate_label.value = None, f"cannot estimate: {err}"
+            self.estimate, self.tolerance, self._estimate_label.value = None, None, f"cannot estimate: {err}"
             return None
         data = layer.data[0] if layer.multiscale else layer.data
         total = int(np.prod(data.shape, dtype=np.int64)) * sample.dtype.itemsize / self.estimate.ratio
         speed = "" if self.estimate.mb_per_s is None else f", {self.estimate.mb_per_s:,.0f} MB/s"
-        self._estimate_label.value = f"{self.estimate.ratio:.2f}× → ≈ {_size(total)}{speed}"
+        self._estimate_label.value = f"{self.estimate.ratio:.2f}× → ≈ {_size(total)}{speed}{self._error_text()}"
         self._estimate_label.tooltip = (
             f"compression ratio and speed measured on {_size(sample.nbytes)} of the layer around its "
             "middle z-slice; the whole layer is estimated to that ratio"
         )
         return self.estimate
+
+    def _error_text(self) -> str:
+        if self.estimate is None or self.estimate.max_error is None:
+            return "" if not self.tolerance else " (integers: stored exactly)"
+        auto = " (auto)" if self._tolerance.value.strip().lower().startswith("auto") else ""
+        return f", max error {self.estimate.max_error:.3g} ≤ {self.tolerance:.3g}{auto}"
 
     def save(self, *_: Any) -> Optional[Path]:
         """Write the chosen layer with the chosen settings; errors go to the status line and napari's
@@ -197,9 +233,12 @@ class SaveMrczWidget(Container):
         data, attributes, _ = layer.as_layer_data_tuple()
         compressor = None if self._compressor.value == "none" else self._compressor.value
         try:
+            spec = parse_tolerance(self._tolerance.value or "0")
+            # auto: the number the estimate showed (from the sample), else the layer's own estimate
+            tolerance = self.tolerance if isinstance(spec, Fraction) and self.tolerance is not None else spec
             written = save_image(
                 path, data, attributes, compressor=compressor, clevel=self._clevel.value,
-                shuffle=self._shuffle.value, n_threads=self._threads.value,
+                shuffle=self._shuffle.value, n_threads=self._threads.value, tolerance=tolerance,
             )
         except (MrczError, OSError) as err:
             self._status.value = f"not saved: {err}"

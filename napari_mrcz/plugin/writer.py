@@ -2,7 +2,8 @@
 
 The layer's scale and units become the voxel size in Å, its metadata the JSON extended header. Data
 (numpy or dask) is streamed by the core writer one z-slice at a time with napari progress. The
-default codec comes from the plugin settings (see :func:`default_codec`).
+default codec and tolerance come from the plugin settings (see :func:`default_codec` and
+:func:`default_tolerance`); plain ``.mrc`` saves are always lossless.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import functools
 import math
 import os
 import re
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from . import layer as _layer
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
+from ..format.noise import suggest_tolerance
+from ..format.quantize import check_tolerance, parse_tolerance
 from ..io.writer import write
 
 PLUGIN = "napari-mrcz"
@@ -30,6 +34,7 @@ class LayerNotSavedError(RuntimeError):
     """
 DEFAULT_COMPRESSOR, DEFAULT_CLEVEL = "zstd", 1
 ENV_COMPRESSOR, ENV_CLEVEL = "NAPARI_MRCZ_COMPRESSOR", "NAPARI_MRCZ_CLEVEL"
+ENV_TOLERANCE = "NAPARI_MRCZ_TOLERANCE"
 
 
 def default_codec() -> tuple[str, int]:
@@ -61,6 +66,40 @@ def default_codec() -> tuple[str, int]:
     return compressor, int(level)
 
 
+def default_tolerance() -> float | Fraction:
+    """The tolerance File > Save Layer uses for ``.mrcz`` files: 0.0 (lossless) out of the box.
+
+    From ``NAPARI_MRCZ_TOLERANCE`` when set (a number, ``auto`` or ``auto:F``: a Fraction of each
+    layer's noise), else napari's plugin setting (Preferences > napari-mrcz > Tolerance, a number).
+
+    Raises
+    ------
+    MrczError
+        The environment variable or the setting is not a valid tolerance.
+    """
+    tolerance: float | Fraction = 0.0
+    try:
+        from napari.settings import get_plugin_settings
+
+        tolerance = check_tolerance(get_plugin_settings(PLUGIN).compression.tolerance) or 0.0
+    except (ImportError, KeyError, AttributeError, TypeError):
+        pass  # older napari, or the plugin is not registered with napari's plugin manager
+    text = os.environ.get(ENV_TOLERANCE, "").strip()
+    if text:
+        try:
+            tolerance = parse_tolerance(text)
+        except MrczError as err:
+            raise MrczError(f"{ENV_TOLERANCE}={text!r}: {err}") from None
+    return tolerance
+
+
+def resolve_tolerance(data: Any, tolerance: float | Fraction | None) -> float | None:
+    """A tolerance for ``data``: a Fraction (``auto``) times the noise of a sample of the layer."""
+    if isinstance(tolerance, Fraction):
+        return suggest_tolerance(data, tolerance) or None
+    return tolerance or None
+
+
 def save_image(
     path: str | os.PathLike[str],
     data: Any,
@@ -70,11 +109,13 @@ def save_image(
     clevel: int = DEFAULT_CLEVEL,
     shuffle: str = "auto",
     n_threads: int | None = None,
+    tolerance: float | Fraction | None = None,
 ) -> Path:
     """Write one image layer's data and attributes; the target is replaced only when complete.
 
     float64 and complex128 data are rounded to float32/complex64 (MRC holds nothing wider); integer
-    data that does not fit its MRC type is refused, as by :func:`napari_mrcz.write`.
+    data that does not fit its MRC type is refused, as by :func:`napari_mrcz.write`. ``tolerance``
+    is as for :func:`napari_mrcz.write`, or a Fraction of the layer's noise (``auto``).
 
     Raises
     ------
@@ -102,6 +143,7 @@ def save_image(
         return write(
             path,
             data,
+            tolerance=resolve_tolerance(data, tolerance),
             compressor=compressor,
             clevel=clevel,
             shuffle=shuffle,
@@ -144,14 +186,16 @@ def _hook(function: Any) -> Any:
 
 @_hook
 def write_mrcz(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
-    """npe2 single-layer writer: an image layer to MRCZ with the default codec."""
+    """npe2 single-layer writer: an image layer to MRCZ with the default codec and tolerance."""
     compressor, clevel = default_codec()
-    return [str(save_image(_with_suffix(path, ".mrcz"), data, attributes, compressor=compressor, clevel=clevel))]
+    target = _with_suffix(path, ".mrcz")
+    return [str(save_image(target, data, attributes, compressor=compressor, clevel=clevel, tolerance=default_tolerance()))]
 
 
 @_hook
 def write_mrc(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
-    """npe2 single-layer writer: an image layer to plain MRC2014 (IMOD, Relion, ChimeraX)."""
+    """npe2 single-layer writer: an image layer to plain MRC2014 (IMOD, Relion, ChimeraX), always
+    lossless: the tolerance setting is for compressed files, where rounding makes them smaller."""
     return [str(save_image(_with_suffix(path, ".mrc"), data, attributes, compressor=None))]
 
 
@@ -183,11 +227,12 @@ def write_mrcz_folder(path: str, layer_data: list[tuple[Any, dict[str, Any], str
         raise MrczError(f"{folder} is a file; save several layers to a folder name (no extension)")
     folder.mkdir(parents=True, exist_ok=True)
     compressor, clevel = default_codec()
+    tolerance = default_tolerance()
     taken: set[str] = set()
     written = []
     for data, attributes, layer_type in layer_data:
         if layer_type != "image":
             continue
         target = folder / file_name(str(attributes.get("name", "layer")), taken)
-        written.append(str(save_image(target, data, attributes, compressor=compressor, clevel=clevel)))
+        written.append(str(save_image(target, data, attributes, compressor=compressor, clevel=clevel, tolerance=tolerance)))
     return written
