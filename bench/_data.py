@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 SEED = 20240601
+TOMO_NOISE = 0.7  # sigma of the tomogram's Gaussian noise (the tolerance rows are fractions of it)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def make_slice(kind: str, z: int, ny: int, nx: int) -> np.ndarray:
         k, frac = divmod(z, 16)
         coarse = (1 - frac / 16) * _tomo_plane(k, ny, nx) + (frac / 16) * _tomo_plane(k + 1, ny, nx)
         out = wy @ coarse.astype(np.float32) @ wx.T
-        out += rng.standard_normal((ny, nx), dtype=np.float32) * np.float32(0.7)
+        out += rng.standard_normal((ny, nx), dtype=np.float32) * np.float32(TOMO_NOISE)
         return out
     raise ValueError(f"unknown kind {kind!r}")
 

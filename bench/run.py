@@ -39,6 +39,7 @@ import numpy as np
 
 import _data
 import _peers
+import _precision
 import _startup
 from napari_mrcz.io.codec import default_threads
 from napari_mrcz.io.opener import open_mrc
@@ -161,6 +162,8 @@ def bench_kind(kind: str, small: bool, rounds: int, threads: int, tmp: Path, tun
         "mrcz": lambda: _peers.mrcz_read(plain_path, threads),
     }, rounds)
     row("read plain", t)
+    if kind == "tomo":
+        res["precision"] = _precision.bench(arr, _data.TOMO_NOISE, tmp, rounds, best_of)
     if tune:
         import _tune
 
@@ -252,6 +255,8 @@ def targets(results: dict) -> list[dict]:
               lazy["slice_dask"] / lazy["chunk_decompress"], 2, above=False)
         check(kind, "one slice (direct) < 2× one chunk's decompression",
               lazy["slice_direct"] / lazy["chunk_decompress"], 2, above=False)
+        for what, value, goal in _precision.targets(res["precision"]) if "precision" in res else ():
+            check(kind, what, value, goal)
         sw = mem.get("stream_write", {})
         if "tracemalloc_peak" in sw:
             check(kind, f"streaming write peak < budget {mem['budget_nbytes'] / 2**20:.0f} MiB",
@@ -324,6 +329,8 @@ def report(results: dict) -> str:
             f"    of which computing the dask chunks alone {mib('stream_source')}",
             "",
         ]
+        if "precision" in res:
+            lines += _precision.report(res["precision"]) + [""]
         if "tuning" in res:
             import _tune
 
