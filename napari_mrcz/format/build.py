@@ -6,9 +6,9 @@ conventions (MZ = 0, CELLA = voxel size x N, the ``MRCZ0.6.0`` first label).
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Sequence
+
+import numpy as np
 
 from .constants import COMPRESSOR_NAMES, ISPG_IMAGE_STACK, MACHST_BIG, MACHST_LITTLE, MAP_ID, MRC_COMP_RATIO, MRCZ_LABEL, NVERSION
 from .header import HEADER_DTYPE
