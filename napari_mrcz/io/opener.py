@@ -19,6 +19,7 @@ from ..format.chunks import ChunkIndex
 from ..format.constants import HEADER_BYTES
 from ..format.header import Header, parse_header
 from ..format.metadata import decode_metadata
+from ..format.origin import origin_zyx
 from .codec import MrczBlosc, blosc2_gil_released, map_slices
 from .remote import RemoteSource, RunReader, is_url
 from .seekindex import index_chunks
@@ -66,6 +67,12 @@ class MrcFileInfo:
     def voxel_size(self) -> tuple[float, float, float]:
         """Voxel size in Å, (z, y, x)."""
         return self.header.voxel_size
+
+    @property
+    def origin(self) -> tuple[float, float, float]:
+        """Position of voxel [0, 0, 0] in Å, (z, y, x), as ChimeraX places it (ORIGIN, else N*START x
+        voxel size; see :mod:`napari_mrcz.format.origin`)."""
+        return origin_zyx(self.header)
 
     @property
     def nbytes(self) -> int:

@@ -51,6 +51,11 @@ class MrcImage:
         The decoded header (voltage, C3, gain, compressor, extended-header type, ...).
     path
         The file read (the URL, a str, for remote files).
+    units
+        The unit of ``voxel_size`` and ``origin``.
+    origin
+        Position of voxel [0, 0, 0] in Å, (z, y, x), as ChimeraX places it (see
+        :attr:`MrcFileInfo.origin`).
     """
 
     data: np.ndarray | dask.array.Array
@@ -59,6 +64,7 @@ class MrcImage:
     header: Header
     path: Path | str
     units: str = "Å"
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @property
     def axis_labels(self) -> tuple[str, ...]:
@@ -111,4 +117,4 @@ def read(
                     f"{info.path}: {info.nbytes} bytes of data do not fit in this process's memory; "
                     "read it with lazy=True"
                 ) from None
-    return MrcImage(data, info.voxel_size, info.metadata, info.header, info.path)
+    return MrcImage(data, info.voxel_size, info.metadata, info.header, info.path, origin=info.origin)

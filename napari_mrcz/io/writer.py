@@ -14,7 +14,10 @@ import numpy as np
 
 from ..errors import MrczError
 from ..format.dtypes import storage_dtype
+from ..format.kept import KeptFields, rewrite_arguments
+from ..format.metadata import angstrom_per
 from .blocks import iter_blocks
+from .reader import MrcImage
 from .streaming import MrczWriter, PathLike, Progress
 
 _executor: ThreadPoolExecutor | None = None
@@ -32,12 +35,13 @@ def write(
     shuffle: str = "auto",
     n_threads: int | None = None,
     endianness: str = "<",
-    voltage: float = 0.0,
-    c3: float = 0.0,
-    gain: float = 1.0,
+    voltage: float | None = None,
+    c3: float | None = None,
+    gain: float | None = None,
     lossy_cast: bool = False,
     overwrite: bool = True,
     progress: Progress | None = None,
+    origin: Any = None,
 ) -> Path:
     """Write ``data`` to an MRCZ file (or plain MRC2014 with ``compressor=None``).
 
@@ -48,12 +52,18 @@ def write(
     data
         2-D image, 3-D stack/volume (z, y, x) or 4-D volume stack; numpy, dask or any array-like with
         ``shape``, ``dtype`` and slicing. dask and other lazy arrays are streamed slice by slice.
+        An :class:`MrcImage` from :func:`read` writes its data with its voxel size, origin, metadata,
+        voltage, C3 and gain, and keeps its file's ORIGIN, N*START, space group and labels (one label
+        is added); arguments given here replace the image's.
     voxel_size
-        Scalar, (y, x) or (z, y, x) in ``units``; None for 1 Å.
+        Scalar, (y, x) or (z, y, x) in ``units``; None for 1 Å (or the image's).
     units
-        Length unit of ``voxel_size``: 'Å', 'nm', 'µm', 'pm' (and common spellings).
+        Length unit of ``voxel_size`` and ``origin``: 'Å', 'nm', 'µm', 'pm' (and common spellings).
     metadata
         JSON-serialisable dict stored in the extended header (EXTTYP 'json').
+    origin
+        Position of voxel [0, 0, 0], (z, y, x) ((y, x) for 2-D data) in ``units``, written as ORIGIN
+        (x, y, z) as ChimeraX reads it; None for 0 (or the image's).
     compressor
         'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC.
     clevel
@@ -65,7 +75,8 @@ def write(
     endianness
         '<' (little, default) or '>' (big).
     voltage, c3, gain
-        Microscope kV, spherical aberration in mm, detector gain (MRCZ header words).
+        Microscope kV, spherical aberration in mm, detector gain (MRCZ header words); None for
+        0, 0 and 1 (or the image's).
     lossy_cast
         Allow rounding float64/complex128 to float32/complex64.
     overwrite
@@ -81,17 +92,35 @@ def write(
     Raises
     ------
     MrczError
-        Invalid arguments, unsupported dtype or shape, or values that cannot be stored losslessly;
-        the target is left as it was.
+        Invalid arguments, ``data`` that is not an array (a list, a scalar: the message names its
+        type), unsupported dtype or shape, or values that cannot be stored losslessly; the target is
+        left as it was.
     OSError
         The file cannot be written (permissions, disk full); the target is left as it was.
     """
-    shape = tuple(getattr(data, "shape", ()))
+    kept = KeptFields()
+    if isinstance(data, MrcImage):
+        image = rewrite_arguments(data.header, data.voxel_size, data.metadata)
+        to_units = angstrom_per(units)
+        if voxel_size is None:
+            voxel_size = [v / to_units for v in image["voxel_size"]]
+        metadata = image["metadata"] if metadata is None else metadata
+        voltage = image["voltage"] if voltage is None else voltage
+        c3 = image["c3"] if c3 is None else c3
+        gain = image["gain"] if gain is None else gain
+        kept = image["kept"]
+        data = data.data
+    if not (hasattr(data, "shape") and hasattr(data, "dtype")):
+        raise MrczError(
+            f"data must be an array with a shape and a dtype (numpy, dask, zarr, ...), not a "
+            f"{type(data).__name__}; convert it with numpy.asarray(...)"
+        )
+    shape = tuple(data.shape)
     if not 2 <= len(shape) <= 4 or 0 in shape:
         raise MrczError(f"data must be 2-D, 3-D or 4-D with no empty axis, not shape {shape}")
     if any(n > 2**31 - 1 for n in (shape[-1], shape[-2], int(np.prod(shape[:-2])))):
         raise MrczError(f"shape {shape} does not fit the MRC header's 32-bit dimensions")
-    storage_dtype(getattr(data, "dtype", np.dtype("O")), lossy_cast)
+    storage_dtype(data.dtype, lossy_cast)
     writer = MrczWriter(
         path,
         voxel_size=voxel_size,
@@ -102,14 +131,16 @@ def write(
         shuffle=shuffle,
         n_threads=n_threads,
         endianness=endianness,
-        voltage=voltage,
-        c3=c3,
-        gain=gain,
+        voltage=0.0 if voltage is None else voltage,
+        c3=0.0 if c3 is None else c3,
+        gain=1.0 if gain is None else gain,
         lossy_cast=lossy_cast,
         overwrite=overwrite,
         progress=progress,
         ndim=len(shape),
         slices_per_volume=shape[1] if len(shape) == 4 else None,
+        origin=origin,
+        kept=kept,
     )
     with writer:
         for block in iter_blocks(data):

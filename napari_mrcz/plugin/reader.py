@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import layer as _layer
+from . import placement as _placement
 from ..errors import MrczError, MrczWarning
 from ..io.opener import MrcFileInfo, open_mrc
 from ..io.reader import read
@@ -111,6 +112,7 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     kwargs = {
         "name": name,
         "scale": scale,
+        "translate": _placement.layer_translate(info.origin, units),
         "units": units,
         "axis_labels": _layer.axis_labels(data.ndim),
         "contrast_limits": contrast_limits(info, data, lazy, bool(notes)),

@@ -1,6 +1,7 @@
 """napari writer hooks: one image layer to ``.mrcz`` or plain ``.mrc``, several to a folder of ``.mrcz``.
 
-The layer's scale and units become the voxel size in Å, its metadata the JSON extended header. Data
+The layer's scale and units become the voxel size in Å, its translate the origin (ORIGIN), its metadata
+the JSON extended header. Data
 (numpy or dask) is streamed by the core writer one z-slice at a time with napari progress. The
 default codec comes from the plugin settings (see :func:`default_codec`).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import layer as _layer
+from . import placement as _placement
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
 from ..io.writer import write
@@ -108,6 +110,7 @@ def save_image(
             n_threads=n_threads,
             progress=advance,
             lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64: MRC has no wider float
+            origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),
             **_layer.write_arguments(attributes, len(shape)),
         )
 
