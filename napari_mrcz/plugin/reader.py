@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from . import contrast as _contrast
 from . import layer as _layer
 from . import placement as _placement
+from . import viewer as _viewer
 from ..errors import MrczError, MrczWarning
 from ..io.opener import MrcFileInfo, open_mrc
 from ..io.reader import read
@@ -82,7 +84,9 @@ def get_reader(path: str | os.PathLike[str] | Sequence[str]) -> ReaderFunction |
         return None
 
     def reader(_path: Any) -> list[LayerData]:
-        return [layer_data(info) for info in infos]
+        layers = [layer_data(info) for info in infos]
+        _viewer.attach_calling_viewer()  # finishes the layers as napari inserts them
+        return layers
 
     return reader
 
@@ -106,6 +110,8 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         data = abs(data).astype(np.float32)  # numpy or dask, still one chunk per slice
         notes["complex"] = "amplitude"
     scale, units = _layer.display_scale(info.voxel_size, data.ndim)
+    contrast = _contrast.file_contrast(info, data, lazy)
+    notes["contrast_range"] = list(contrast.range)  # applied to the layer by plugin.viewer
     name = url_name(info.path) if is_url(info.path) else Path(info.path).name
     for suffix in (*STREAM_SUFFIXES, *SUFFIXES):
         name = name[: -len(suffix)] if name.lower().endswith(suffix) else name
@@ -115,7 +121,7 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         "translate": _placement.layer_translate(info.origin, units),
         "units": units,
         "axis_labels": _layer.axis_labels(data.ndim),
-        "contrast_limits": contrast_limits(info, data, lazy, bool(notes)),
+        "contrast_limits": list(contrast.limits),
         "rgb": False,
         "metadata": _layer.reader_metadata(
             info.metadata, info.header.to_dict(), str(info.path), lazy, **notes
@@ -123,19 +129,3 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     }
     return data, kwargs, "image"
 
-
-def contrast_limits(info: MrcFileInfo, data: Any, lazy: bool, transformed: bool = False) -> list[float]:
-    """[low, high] for display: DMIN/DMAX when the header's statistics cover the data (not mrcz
-    0.6.0 headers, whose statistics are of the first slice only), else the data's range (eager) or
-    the middle z-slice's range joined with the header's (lazy; never the whole volume)."""
-    h = info.header
-    valid = np.isfinite([h.dmin, h.dmax]).all() and h.dmax > h.dmin and not transformed
-    if valid and h.stats_cover_data:
-        return [float(h.dmin), float(h.dmax)]
-    sample = data[tuple(n // 2 for n in data.shape[:-2])] if lazy and data.ndim > 2 else data
-    sample = np.asarray(sample)
-    finite = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    if lazy and valid:
-        low, high = min(low, float(h.dmin)), max(high, float(h.dmax))
-    return [low, high] if high > low else [low, low + 1.0]
