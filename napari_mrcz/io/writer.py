@@ -6,6 +6,8 @@ lazy array-likes are written with bounded memory and atomically.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ def write(
     overwrite: bool = True,
     progress: Progress | None = None,
     origin: Any = None,
+    labels: Sequence[str] = (),
 ) -> Path:
     """Write ``data`` to an MRCZ file (or plain MRC2014 with ``compressor=None``).
 
@@ -64,6 +67,10 @@ def write(
     origin
         Position of voxel [0, 0, 0], (z, y, x) ((y, x) for 2-D data) in ``units``, written as ORIGIN
         (x, y, z) as ChimeraX reads it; None for 0 (or the image's).
+    labels
+        Text for the header's 80-character labels, after any the image keeps and before the
+        ``napari-mrcz <version>`` label every file gets (at most 10 labels in all; see
+        :func:`napari_mrcz.format.kept.merged_labels`).
     compressor
         'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC.
     clevel
@@ -110,6 +117,8 @@ def write(
         gain = image["gain"] if gain is None else gain
         kept = image["kept"]
         data = data.data
+    if labels:
+        kept = dataclasses.replace(kept, labels=(*kept.labels, *labels))
     if not (hasattr(data, "shape") and hasattr(data, "dtype")):
         raise MrczError(
             f"data must be an array with a shape and a dtype (numpy, dask, zarr, ...), not a "

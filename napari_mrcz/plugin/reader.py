@@ -23,6 +23,7 @@ from ..errors import MrczError, MrczWarning
 from ..io.opener import MrcFileInfo, open_mrc
 from ..io.reader import read
 from ..io.remote import is_url, url_name
+from .labels import LABELS_MARKER
 
 SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4", ".msk")
 """Names this reader claims; CCP4 maps and masks (.ccp4, .msk) are MRC2014-compatible, as gemmi,
@@ -92,7 +93,8 @@ def get_reader(path: str | os.PathLike[str] | Sequence[str]) -> ReaderFunction |
 
 
 def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
-    """One image layer for an opened file: (data, add_image kwargs, 'image').
+    """One layer for an opened file: (data, add_image kwargs, 'image'), or (data, add_labels kwargs,
+    'labels') for integer files we wrote from a Labels layer (:data:`labels.LABELS_MARKER`).
 
     ``lazy=None`` decides by size (:data:`LAZY_THRESHOLD_BYTES`); remote files are always lazy. Complex files (napari cannot show
     complex numbers) open as their amplitude, float32, noted in ``metadata['mrcz']['complex']``.
@@ -110,8 +112,6 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         data = abs(data).astype(np.float32)  # numpy or dask, still one chunk per slice
         notes["complex"] = "amplitude"
     scale, units = _layer.display_scale(info.voxel_size, data.ndim)
-    contrast = _contrast.file_contrast(info, data, lazy)
-    notes["contrast_range"] = list(contrast.range)  # applied to the layer by plugin.viewer
     name = url_name(info.path) if is_url(info.path) else Path(info.path).name
     for suffix in (*STREAM_SUFFIXES, *SUFFIXES):
         name = name[: -len(suffix)] if name.lower().endswith(suffix) else name
@@ -121,11 +121,16 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         "translate": _placement.layer_translate(info.origin, units),
         "units": units,
         "axis_labels": _layer.axis_labels(data.ndim),
-        "contrast_limits": list(contrast.limits),
-        "rgb": False,
-        "metadata": _layer.reader_metadata(
-            info.metadata, info.header.to_dict(), str(info.path), lazy, **notes
-        ),
     }
+    if LABELS_MARKER in info.header.labels and data.dtype.kind in "iu":
+        kwargs["metadata"] = _layer.reader_metadata(info.metadata, info.header.to_dict(), str(info.path), lazy)
+        return data, kwargs, "labels"
+    contrast = _contrast.file_contrast(info, data, lazy)
+    notes["contrast_range"] = list(contrast.range)  # applied to the layer by plugin.viewer
+    kwargs.update(
+        contrast_limits=list(contrast.limits),
+        rgb=False,
+        metadata=_layer.reader_metadata(info.metadata, info.header.to_dict(), str(info.path), lazy, **notes),
+    )
     return data, kwargs, "image"
 

@@ -65,7 +65,9 @@ def finish_layer(layer: Any) -> None:
     notes = ours(layer)
     if notes is None:
         return
+    from napari.layers import Image
+
     full = notes.get("contrast_range")
-    if full and hasattr(layer, "contrast_limits_range"):
+    if full and isinstance(layer, Image):  # not a Labels layer opened with layer_type="labels"
         low, high = layer.contrast_limits
         layer.contrast_limits_range = (min(float(full[0]), low), max(float(full[1]), high))

@@ -72,8 +72,10 @@ def save_image(
     clevel: int = DEFAULT_CLEVEL,
     shuffle: str = "auto",
     n_threads: int | None = None,
+    labels: tuple[str, ...] = (),
 ) -> Path:
     """Write one image layer's data and attributes; the target is replaced only when complete.
+    ``labels`` are extra MRC header labels.
 
     float64 and complex128 data are rounded to float32/complex64 (MRC holds nothing wider); integer
     data that does not fit its MRC type is refused, as by :func:`napari_mrcz.write`.
@@ -109,6 +111,7 @@ def save_image(
             shuffle=shuffle,
             n_threads=n_threads,
             progress=advance,
+            labels=labels,
             lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64: MRC has no wider float
             origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),
             **_layer.write_arguments(attributes, len(shape)),
@@ -128,11 +131,11 @@ def _check_not_source(path: str | os.PathLike[str], attributes: dict[str, Any]) 
         )
 
 
-def _with_suffix(path: str, suffix: str) -> str:
+def with_suffix(path: str, suffix: str) -> str:
     return path if Path(path).suffix else path + suffix
 
 
-def _hook(function: Any) -> Any:
+def writer_hook(function: Any) -> Any:
     """Writer hooks raise :class:`LayerNotSavedError` (with the core's message) for MrczError."""
 
     @functools.wraps(function)
@@ -145,17 +148,17 @@ def _hook(function: Any) -> Any:
     return hook
 
 
-@_hook
+@writer_hook
 def write_mrcz(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: an image layer to MRCZ with the default codec."""
     compressor, clevel = default_codec()
-    return [str(save_image(_with_suffix(path, ".mrcz"), data, attributes, compressor=compressor, clevel=clevel))]
+    return [str(save_image(with_suffix(path, ".mrcz"), data, attributes, compressor=compressor, clevel=clevel))]
 
 
-@_hook
+@writer_hook
 def write_mrc(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: an image layer to plain MRC2014 (IMOD, Relion, ChimeraX)."""
-    return [str(save_image(_with_suffix(path, ".mrc"), data, attributes, compressor=None))]
+    return [str(save_image(with_suffix(path, ".mrc"), data, attributes, compressor=None))]
 
 
 def file_name(name: str, taken: set[str]) -> str:
@@ -169,7 +172,7 @@ def file_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-@_hook
+@writer_hook
 def write_mrcz_folder(path: str, layer_data: list[tuple[Any, dict[str, Any], str]]) -> list[str]:
     """npe2 multi-layer writer: each image layer to ``<path>/<layer name>.mrcz``.
 
