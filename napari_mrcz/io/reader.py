@@ -56,6 +56,8 @@ class MrcImage:
     origin
         Position of voxel [0, 0, 0] in Å, (z, y, x), as ChimeraX places it (see
         :attr:`MrcFileInfo.origin`).
+    tilt_angles
+        Tilt angles in degrees, one per z-slice, or None (see :attr:`MrcFileInfo.tilt_angles`).
     """
 
     data: np.ndarray | dask.array.Array
@@ -65,6 +67,7 @@ class MrcImage:
     path: Path | str
     units: str = "Å"
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tilt_angles: np.ndarray | None = None
 
     @property
     def axis_labels(self) -> tuple[str, ...]:
@@ -117,4 +120,6 @@ def read(
                     f"{info.path}: {info.nbytes} bytes of data do not fit in this process's memory; "
                     "read it with lazy=True"
                 ) from None
-    return MrcImage(data, info.voxel_size, info.metadata, info.header, info.path, origin=info.origin)
+    return MrcImage(
+        data, info.voxel_size, info.metadata, info.header, info.path, origin=info.origin, tilt_angles=info.tilt_angles
+    )

@@ -127,6 +127,8 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         return data, kwargs, "labels"
     contrast = _contrast.file_contrast(info, data, lazy)
     notes["contrast_range"] = list(contrast.range)  # applied to the layer by plugin.viewer
+    if info.tilt_angles is not None and data.ndim == 3:
+        notes["tilt_angles"] = [float(a) for a in info.tilt_angles]  # shown by plugin.tilt_overlay
     kwargs.update(
         contrast_limits=list(contrast.limits),
         rgb=False,

@@ -2,7 +2,8 @@
 
 A napari reader returns layer data and ``add_image`` arguments only; it never sees the layer or the
 viewer. Some choices need them: the contrast slider's range (``contrast_limits_range``, which
-``add_image`` sets to the initial limits). So the reader :func:`attach`-es the viewer whose ``open``
+``add_image`` sets to the initial limits) and the tilt angle of the slice on screen
+(:mod:`.tilt_overlay`). So the reader :func:`attach`-es the viewer whose ``open``
 is running it (found on the call stack: ``viewer.open``, drag and drop and File > Open all run the
 reader inside a ``ViewerModel`` method), once per viewer; layers the plugin made are then finished as
 they are inserted. Scripts that add our layer data themselves can call :func:`attach` directly.
@@ -15,6 +16,7 @@ import weakref
 from typing import Any
 
 from . import layer as _layer
+from . import tilt_overlay as _tilt_overlay
 
 _attached: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -45,6 +47,7 @@ def attach(viewer: Any) -> None:
     viewer.layers.events.inserted.connect(lambda event: finish_layer(event.value))
     for layer in list(viewer.layers):
         finish_layer(layer)
+    _tilt_overlay.attach(viewer)
 
 
 def attach_calling_viewer() -> None:
