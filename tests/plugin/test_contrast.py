@@ -18,6 +18,7 @@ import napari_mrcz as nm
 from napari_mrcz.io.opener import MrcFileInfo
 from napari_mrcz.plugin import contrast as _contrast
 from napari_mrcz.plugin import reader as _reader
+from napari_session import discovered, viewer  # noqa: F401  (fixtures)
 
 DTYPES = ["i1", "i2", "u2", "i4", "u4", "f2", "f4"]
 
@@ -157,13 +158,7 @@ def test_integer_extremes_stay_in_the_dtype(tmp_path: Path, dtype: str) -> None:
             assert value in (low, high)
 
 
-def test_viewer_slider_covers_the_data() -> None:
-    npe2 = pytest.importorskip("npe2")
-    pytest.importorskip("napari")
-    from napari.components import ViewerModel
-
-    npe2.PluginManager.instance().discover()
-    viewer = ViewerModel()
+def test_viewer_slider_covers_the_data(viewer: Any) -> None:
     path = _file("real/fei-extended.mrc")
     (layer,) = viewer.open(str(path), plugin="napari-mrcz")
     data = np.asarray(layer.data)

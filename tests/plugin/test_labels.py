@@ -18,23 +18,12 @@ npe2 = pytest.importorskip("npe2")
 mrcfile = pytest.importorskip("mrcfile")
 
 import napari_mrcz as nm  # noqa: E402
+from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
 from napari_mrcz.errors import MrczError  # noqa: E402
 from napari_mrcz.io.convert import convert_file  # noqa: E402
 from napari_mrcz.plugin.labels import LABELS_MARKER, labels_dtype  # noqa: E402
 
-PLUGIN = "napari-mrcz"
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
-
-
-@pytest.fixture
-def viewer() -> Any:
-    from napari.components import ViewerModel
-
-    return ViewerModel()
 
 
 def segmentation(shape: tuple[int, int, int] = (32, 128, 128), n: int = 30, first: int = 1) -> np.ndarray:

@@ -14,22 +14,11 @@ pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
 
 import napari_mrcz as nm  # noqa: E402
+from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
 from napari_mrcz.plugin.tilt_overlay import OVERLAY_KEY, overlay_text  # noqa: E402
 
-PLUGIN = "napari-mrcz"
 ANGLES = [-45.0, -15.0, 15.0, 45.0]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
-
-
-@pytest.fixture
-def viewer() -> Any:
-    from napari.components import ViewerModel
-
-    return ViewerModel()
 
 
 @pytest.fixture

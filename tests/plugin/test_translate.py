@@ -16,21 +16,10 @@ npe2 = pytest.importorskip("npe2")
 mrcfile = pytest.importorskip("mrcfile")
 
 import napari_mrcz as nm  # noqa: E402
+from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
 from napari_mrcz.plugin.placement import layer_translate, origin_from_layer  # noqa: E402
 
-PLUGIN = "napari-mrcz"
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
-
-
-@pytest.fixture
-def viewer() -> Any:
-    from napari.components import ViewerModel
-
-    return ViewerModel()
 
 
 @pytest.mark.parametrize(
