@@ -17,6 +17,7 @@ import numpy as np
 
 from . import contrast as _contrast
 from . import layer as _layer
+from . import maps as _maps
 from . import placement as _placement
 from . import viewer as _viewer
 from ..errors import MrczError, MrczWarning
@@ -129,6 +130,8 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     notes["contrast_range"] = list(contrast.range)  # applied to the layer by plugin.viewer
     if info.tilt_angles is not None and data.ndim == 3:
         notes["tilt_angles"] = [float(a) for a in info.tilt_angles]  # shown by plugin.tilt_overlay
+    if _maps.is_density_map(info):
+        kwargs.update(rendering="iso", iso_threshold=contrast.iso_level)  # used once the view is 3-D
     kwargs.update(
         contrast_limits=list(contrast.limits),
         rgb=False,

@@ -2,8 +2,8 @@
 
 A napari reader returns layer data and ``add_image`` arguments only; it never sees the layer or the
 viewer. Some choices need them: the contrast slider's range (``contrast_limits_range``, which
-``add_image`` sets to the initial limits) and the tilt angle of the slice on screen
-(:mod:`.tilt_overlay`). So the reader :func:`attach`-es the viewer whose ``open``
+``add_image`` sets to the initial limits), the tilt angle of the slice on screen
+(:mod:`.tilt_overlay`) and which way y points (:mod:`.orientation`). So the reader :func:`attach`-es the viewer whose ``open``
 is running it (found on the call stack: ``viewer.open``, drag and drop and File > Open all run the
 reader inside a ``ViewerModel`` method), once per viewer; layers the plugin made are then finished as
 they are inserted. Scripts that add our layer data themselves can call :func:`attach` directly.
@@ -16,6 +16,7 @@ import weakref
 from typing import Any
 
 from . import layer as _layer
+from . import orientation as _orientation
 from . import tilt_overlay as _tilt_overlay
 
 _attached: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -48,6 +49,7 @@ def attach(viewer: Any) -> None:
     for layer in list(viewer.layers):
         finish_layer(layer)
     _tilt_overlay.attach(viewer)
+    _orientation.apply(viewer)
 
 
 def attach_calling_viewer() -> None:
