@@ -18,6 +18,7 @@ from ..errors import MrczWarning
 from ..format.extended import extended_tilt_angles
 from ..format.header import Header
 from ..format.sidecars import parse_mdoc, parse_tlt
+from .remote import is_url
 
 MAX_SIDECAR_BYTES = 16 * 2**20
 """Sidecars larger than this are not read (an mdoc of a 200-view series is about 200 kB)."""
@@ -67,9 +68,10 @@ def sidecar_tilt_angles(path: Path, nz: int) -> np.ndarray | None:
     return None
 
 
-def tilt_angles(header: Header, extended: bytes, path: Path) -> np.ndarray | None:
+def tilt_angles(header: Header, extended: bytes, path: Path | str) -> np.ndarray | None:
     """Tilt angles in degrees, one per z-slice, of the file at ``path`` with ``header`` and ``extended``
-    header bytes; None when neither the file nor a sidecar gives them.
+    header bytes; None when neither the file nor a sidecar gives them. Remote files (a URL) are not
+    searched for sidecars.
 
     Files stored in another axis order (MAPS not Z) and volume stacks have no per-slice angles.
 
@@ -81,6 +83,6 @@ def tilt_angles(header: Header, extended: bytes, path: Path) -> np.ndarray | Non
     if header.zyx_axes != (0, 1, 2) or header.is_volume_stack:
         return None
     angles = extended_tilt_angles(header, extended, str(path))
-    if angles is None:
+    if angles is None and not is_url(path):
         angles = sidecar_tilt_angles(Path(path), header.nz)
     return angles

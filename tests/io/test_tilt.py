@@ -150,3 +150,20 @@ def test_permuted_axes_and_volume_stacks_have_no_per_slice_angles(tmp_path: Path
         mrc.header.mapc, mrc.header.mapr, mrc.header.maps = 2, 3, 1
     (tmp_path / "p.rawtlt").write_text("\n".join(map(str, ANGLES)))
     assert quiet_read(tmp_path / "p.mrc").tilt_angles is None
+
+
+def test_remote_files_use_their_header_and_fetch_no_sidecar(tmp_path: Path) -> None:
+    pytest.importorskip("fsspec")
+    from loopback_http import LoopbackServer
+
+    shared = TESTDATA / "edges" / "tilt_fei2.mrc"
+    if not shared.is_file():
+        pytest.skip("no shared corpus")
+    (tmp_path / "fei2.mrc").write_bytes(shared.read_bytes())
+    stack(tmp_path / "tomo.st")
+    (tmp_path / "tomo.rawtlt").write_text("\n".join(map(str, ANGLES)))
+    with LoopbackServer(tmp_path) as server:
+        assert np.array_equal(nm.open_mrc(server.url("fei2.mrc")).tilt_angles, [-45.0, -15.0, 15.0, 45.0])
+        server.reset()
+        assert nm.open_mrc(server.url("tomo.st")).tilt_angles is None
+        assert not [path for _, path, _ in server.requests if "rawtlt" in path or "mdoc" in path]
