@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .constants import COMPRESSOR_NAMES, ISPG_IMAGE_STACK, MACHST_BIG, MACHST_LITTLE, MAP_ID, MRC_COMP_RATIO, MRCZ_LABEL, NVERSION
+from .constants import COMPRESSOR_NAMES, ISPG_IMAGE_STACK, MACHST_BIG, MACHST_LITTLE, MAP_ID, MRC_COMP_RATIO, NVERSION
 from .header import HEADER_DTYPE
+from .kept import KeptFields, ispg_for, merged_labels
 from .modes import mode_from_dtype
 
 def build_header(
@@ -30,24 +31,30 @@ def build_header(
     packed_bytes: int = 0,
     label: str = "",
     extra_labels: Sequence[str] = (),
+    kept: KeptFields | None = None,
 ) -> bytes:
     """Encode a header for data of ``shape`` (z, y, x; 2-D; or 4-D volume stack) and ``dtype``.
 
     ``byte_order`` ('<' or '>') must match the data's (1-byte dtypes have none of their own). Plain files get MRC2014 sampling and space group as mrcfile writes
     them (2-D: image, ISPG 0, MZ 1; 3-D: volume, ISPG 1, MZ = NZ; 4-D: ISPG 401). MRCZ files keep
     MZ = 0 for 2-D/3-D data, because ``mrcz.readMRC`` returns a list of frames whenever MZ >= 1.
-    ``stats`` is (dmin, dmax, dmean, rms); the default marks them as not determined. ``label`` and
-    ``extra_labels`` follow mrcz's first label, up to MRC's 10 lines of 80 characters.
+    ``stats`` is (dmin, dmax, dmean, rms); the default marks them as not determined.
+    ``kept`` gives ORIGIN, N*START, the space group and earlier labels; ``label`` and ``extra_labels``
+    are appended after them, up to MRC's 10 lines of 80 characters.
     """
     dtype = np.dtype(dtype)
     order = byte_order
+    kept = kept or KeptFields()
     if len(shape) == 2:
-        nz, ny, nx, mz, ispg = 1, shape[0], shape[1], 1, ISPG_IMAGE_STACK
+        nz, ny, nx, mz = 1, shape[0], shape[1], 1
     elif len(shape) == 3:
-        (nz, ny, nx), mz, ispg = shape, shape[0], 1
+        (nz, ny, nx), mz = shape, shape[0]
     else:
         nv, mz, ny, nx = shape
-        nz, ispg = nv * mz, 401
+        nz = nv * mz
+    ispg = ispg_for(len(shape), nz, kept.ispg)
+    if len(shape) == 3 and ispg == ISPG_IMAGE_STACK:
+        mz = 1  # an image stack, as mrcfile writes it: CELLA z is one section
     if compressor and len(shape) < 4:
         mz = 0
     rec = np.zeros((), dtype=HEADER_DTYPE.newbyteorder(order))
@@ -58,6 +65,8 @@ def build_header(
     rec["cella"] = (vx * nx, vy * ny, vz * (nz if compressor else mz))  # mrcz: CELLA = size x N
     rec["cellb"] = (90.0, 90.0, 90.0)
     rec["mapc"], rec["mapr"], rec["maps"] = 1, 2, 3
+    rec["nxstart"], rec["nystart"], rec["nzstart"] = kept.start_xyz
+    rec["origin"] = kept.origin_xyz
     rec["dmin"], rec["dmax"], rec["dmean"], rec["rms"] = stats
     rec["ispg"] = ispg
     rec["nsymbt"] = nsymbt
@@ -67,8 +76,7 @@ def build_header(
     rec["packed_bytes"] = packed_bytes
     rec["map"] = MAP_ID
     rec["machst"] = (*MACHST_LITTLE, 0, 0) if order == "<" else (*MACHST_BIG, 0, 0)
-    labels = [MRCZ_LABEL] if compressor else []
-    labels += [lab[:80] for lab in (label, *extra_labels) if lab][: 10 - len(labels)]
+    labels = merged_labels(kept.labels, [label, *extra_labels], bool(compressor))
     rec["nlabl"] = len(labels)
-    rec["label"][: len(labels)] = [lab.encode("ascii", "replace") for lab in labels]
+    rec["label"][: len(labels)] = [lab.encode("latin-1", "replace") for lab in labels]
     return rec.tobytes()

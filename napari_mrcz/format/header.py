@@ -39,7 +39,8 @@ HEADER_DTYPE = np.dtype(
         ("extra1", "V8"),  # bytes 96-103
         ("exttyp", "S4"),  # bytes 104-107: extended header type (b"json" in MRCZ)
         ("nversion", "i4"),  # bytes 108-111
-        ("extra2", "V20"),  # bytes 112-131
+        ("extra2", "V16"),  # bytes 112-127
+        ("nint", "i2"), ("nreal", "i2"),  # bytes 128-131: SerialEM bytes per section and flags (IMOD)
         ("voltage", "f4"), ("c3", "f4"), ("gain", "f4"),  # bytes 132-143: mrcz kV, mm, counts/e
         ("packed_bytes", "i8"),  # bytes 144-151: mrcz total compressed bytes
         ("imod_stamp", "i4"), ("imod_flags", "i4"),  # bytes 152-159: IMOD
@@ -90,6 +91,8 @@ class Header:
     nsymbt: int
     exttyp: str
     nversion: int
+    nint: int
+    nreal: int
     voltage: float
     c3: float
     gain: float

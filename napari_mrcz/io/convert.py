@@ -2,13 +2,13 @@
 
 The input is read in blocks of about 32 MiB of z-slices (decompressed on the fly) and written through
 :class:`streaming.MrczWriter`, so memory stays bounded and the output appears atomically, complete or
-not at all. Voxel size, JSON metadata, voltage, C3 and gain are carried over. The CLI's ``convert``
+not at all. Voxel size, JSON metadata, voltage, C3, gain, ORIGIN, N*START, the space group and the
+labels are carried over (one label is added). The CLI's ``convert``
 and batch conversion are built on this.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterator
@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import MrczError, MrczWarning
 from ..format.noise import suggest_tolerance
 from ..format.quantize import parse_tolerance
+from ..format.kept import rewrite_arguments
 from .blocks import iter_blocks
 from .codec import load_blosc1, load_blosc2
 from .lazy import SliceArray
@@ -144,27 +145,20 @@ def convert_file(
             stacklevel=2,
         )
 
-    def finite(value: float, default: float) -> float:
-        return value if math.isfinite(value) else default
-
+    arguments = rewrite_arguments(h, info.voxel_size, info.metadata if keep_metadata else {})
     with info, MrczWriter(
         dst,
-        voxel_size=[finite(v, 0.0) for v in info.voxel_size],
-        units="Å",
-        metadata=info.metadata if keep_metadata else {},
         compressor=compressor,
         clevel=clevel,
         shuffle=shuffle,
         n_threads=n_threads,
-        voltage=finite(h.voltage, 0.0),
-        c3=finite(h.c3, 0.0),
-        gain=finite(h.gain, 1.0),
         overwrite=overwrite,
         progress=progress,
         ndim=len(shape),
         slices_per_volume=shape[1] if len(shape) == 4 else None,
         tolerance=tolerance,
         dtype=dtype,
+        **arguments,
     ) as writer:
         for block in iter_file_blocks(info, n_threads):
             writer.write(block)

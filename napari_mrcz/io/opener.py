@@ -7,6 +7,7 @@ decompresses) any run of z-slices; ``reader.read`` and ``lazy.SliceArray`` are b
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,12 @@ from ..format.constants import HEADER_BYTES
 from ..format.header import Header, parse_header
 from ..format.metadata import decode_metadata
 from ..format.quantize import tolerance_from_labels
+from ..format.origin import origin_zyx
 from .codec import MrczBlosc, blosc2_gil_released, map_slices
 from .remote import RemoteSource, RunReader, is_url
 from .seekindex import index_chunks
 from .sources import FileSource, Source, decompress_stream, stream_kind
+from .tilt import tilt_angles
 
 PathLike = str | os.PathLike[str]
 
@@ -73,6 +76,18 @@ class MrcFileInfo:
         """The bound on |stored - original| recorded when the data was written with a tolerance
         (napari-mrcz's label line), in the data's units; None when it was stored exactly."""
         return tolerance_from_labels(self.header.labels)
+
+    @property
+    def origin(self) -> tuple[float, float, float]:
+        """Position of voxel [0, 0, 0] in Å, (z, y, x), as ChimeraX places it (ORIGIN, else N*START x
+        voxel size; see :mod:`napari_mrcz.format.origin`)."""
+        return origin_zyx(self.header)
+
+    @functools.cached_property
+    def tilt_angles(self) -> np.ndarray | None:
+        """Tilt angles in degrees, one per z-slice, from the extended header (FEI1/FEI2, SERI) or the
+        ``.mdoc``/``.rawtlt``/``.tlt`` beside the file; None when unknown (see :mod:`.tilt`)."""
+        return tilt_angles(self.header, self.extended_header, self.path)
 
     @property
     def nbytes(self) -> int:

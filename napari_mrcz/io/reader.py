@@ -52,6 +52,13 @@ class MrcImage:
         The decoded header (voltage, C3, gain, compressor, extended-header type, ...).
     path
         The file read (the URL, a str, for remote files).
+    units
+        The unit of ``voxel_size`` and ``origin``.
+    origin
+        Position of voxel [0, 0, 0] in Å, (z, y, x), as ChimeraX places it (see
+        :attr:`MrcFileInfo.origin`).
+    tilt_angles
+        Tilt angles in degrees, one per z-slice, or None (see :attr:`MrcFileInfo.tilt_angles`).
     """
 
     data: np.ndarray | dask.array.Array
@@ -60,6 +67,8 @@ class MrcImage:
     header: Header
     path: Path | str
     units: str = "Å"
+    origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tilt_angles: np.ndarray | None = None
 
     @property
     def tolerance(self) -> float | None:
@@ -118,4 +127,6 @@ def read(
                     f"{info.path}: {info.nbytes} bytes of data do not fit in this process's memory; "
                     "read it with lazy=True"
                 ) from None
-    return MrcImage(data, info.voxel_size, info.metadata, info.header, info.path)
+    return MrcImage(
+        data, info.voxel_size, info.metadata, info.header, info.path, origin=info.origin, tilt_angles=info.tilt_angles
+    )

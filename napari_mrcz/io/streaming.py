@@ -9,6 +9,7 @@ leaves a partial file in place of a good one. Statistics are accumulated in the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import tempfile
@@ -26,7 +27,9 @@ from ..format import seektable
 from ..format.build import build_header
 from ..format.constants import HEADER_BYTES
 from ..format.dtypes import storage_dtype
+from ..format.kept import KeptFields
 from ..format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
+from ..format.origin import check_origin
 from ..format.precision import Precision
 from .codec import MrczBlosc, default_threads
 from .stats import RunningStats, SliceStats, slice_stats
@@ -56,9 +59,12 @@ class MrczWriter:
     path
         The file to write; replaced atomically on close.
     voxel_size, units, metadata, compressor, clevel, shuffle, n_threads, endianness, voltage, c3,
-    gain, lossy_cast, overwrite, progress, tolerance, dtype
+    gain, lossy_cast, overwrite, progress, origin, tolerance, dtype
         As for :func:`write`; with ``dtype="int"`` the integer mode is chosen from the first block, and
         a later block whose values do not fit it raises :class:`MrczError`.
+    kept
+        ORIGIN, N*START, space group and labels kept from a source file (``origin``, when given,
+        replaces its ORIGIN and N*START).
     ndim
         2 to write a single image (needs exactly one slice), 3 for a stack or volume; 4 with
         ``slices_per_volume`` for a volume stack.
@@ -88,10 +94,16 @@ class MrczWriter:
         slices_per_volume: int | None = None,
         tolerance: float | None = None,
         dtype: Any = None,
+        origin: Any = None,
+        kept: KeptFields | None = None,
     ) -> None:
         self.path = Path(path)
         self.precision = Precision(tolerance, dtype, lossy_cast)
         self.voxel_size = check_voxel_size(voxel_size, units)
+        self.kept = kept or KeptFields()
+        if origin is not None:
+            z, y, x = check_origin(origin, units, ndim)
+            self.kept = dataclasses.replace(self.kept, origin_xyz=(x, y, z), start_xyz=(0, 0, 0))
         self.codec = MrczBlosc(compressor, clevel, shuffle, n_threads) if compressor is not None else None
         if endianness not in _ENDIAN:
             raise MrczError(f"endianness must be '<' or '>' (or little/big), not {endianness!r}")
@@ -266,6 +278,7 @@ class MrczWriter:
                 packed_bytes=self.bytes_out if self.codec else 0,
                 label=f"napari-mrcz {__version__}",
                 extra_labels=self.precision.labels,
+                kept=self.kept,
                 **self.extras,
             )
             if self.codec is not None:  # after the last chunk, where packed_bytes points

@@ -6,6 +6,8 @@ lazy array-likes are written with bounded memory and atomically.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,10 @@ from ..errors import MrczError
 from ..format.dtypes import storage_dtype
 from ..format.precision import INT, integer_dtype_for
 from ..format.quantize import check_tolerance
+from ..format.kept import KeptFields, rewrite_arguments
+from ..format.metadata import angstrom_per
 from .blocks import iter_blocks
+from .reader import MrcImage
 from .streaming import MrczWriter, PathLike, Progress
 
 _executor: ThreadPoolExecutor | None = None
@@ -34,14 +39,16 @@ def write(
     shuffle: str = "auto",
     n_threads: int | None = None,
     endianness: str = "<",
-    voltage: float = 0.0,
-    c3: float = 0.0,
-    gain: float = 1.0,
+    voltage: float | None = None,
+    c3: float | None = None,
+    gain: float | None = None,
     lossy_cast: bool = False,
     overwrite: bool = True,
     progress: Progress | None = None,
     tolerance: float | None = None,
     dtype: Any = None,
+    origin: Any = None,
+    labels: Sequence[str] = (),
 ) -> Path:
     """Write ``data`` to an MRCZ file (or plain MRC2014 with ``compressor=None``).
 
@@ -52,12 +59,22 @@ def write(
     data
         2-D image, 3-D stack/volume (z, y, x) or 4-D volume stack; numpy, dask or any array-like with
         ``shape``, ``dtype`` and slicing. dask and other lazy arrays are streamed slice by slice.
+        An :class:`MrcImage` from :func:`read` writes its data with its voxel size, origin, metadata,
+        voltage, C3 and gain, and keeps its file's ORIGIN, N*START, space group and labels (one label
+        is added); arguments given here replace the image's.
     voxel_size
-        Scalar, (y, x) or (z, y, x) in ``units``; None for 1 Å.
+        Scalar, (y, x) or (z, y, x) in ``units``; None for 1 Å (or the image's).
     units
-        Length unit of ``voxel_size``: 'Å', 'nm', 'µm', 'pm' (and common spellings).
+        Length unit of ``voxel_size`` and ``origin``: 'Å', 'nm', 'µm', 'pm' (and common spellings).
     metadata
         JSON-serialisable dict stored in the extended header (EXTTYP 'json').
+    origin
+        Position of voxel [0, 0, 0], (z, y, x) ((y, x) for 2-D data) in ``units``, written as ORIGIN
+        (x, y, z) as ChimeraX reads it; None for 0 (or the image's).
+    labels
+        Text for the header's 80-character labels, after any the image keeps and before the
+        ``napari-mrcz <version>`` label every file gets (at most 10 labels in all; see
+        :func:`napari_mrcz.format.kept.merged_labels`).
     compressor
         'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC.
     clevel
@@ -69,7 +86,8 @@ def write(
     endianness
         '<' (little, default) or '>' (big).
     voltage, c3, gain
-        Microscope kV, spherical aberration in mm, detector gain (MRCZ header words).
+        Microscope kV, spherical aberration in mm, detector gain (MRCZ header words); None for
+        0, 0 and 1 (or the image's).
     lossy_cast
         Allow rounding float64/complex128 to float32/complex64.
     overwrite
@@ -101,17 +119,37 @@ def write(
     Raises
     ------
     MrczError
-        Invalid arguments, unsupported dtype or shape, values that cannot be stored losslessly, or
-        (with ``dtype``) values that are not integers or do not fit; the target is left as it was.
+        Invalid arguments, ``data`` that is not an array (a list, a scalar: the message names its
+        type), unsupported dtype or shape, values that cannot be stored losslessly, or (with
+        ``dtype``) values that are not integers or do not fit; the target is left as it was.
     OSError
         The file cannot be written (permissions, disk full); the target is left as it was.
     """
-    shape = tuple(getattr(data, "shape", ()))
+    kept = KeptFields()
+    if isinstance(data, MrcImage):
+        image = rewrite_arguments(data.header, data.voxel_size, data.metadata)
+        to_units = angstrom_per(units)
+        if voxel_size is None:
+            voxel_size = [v / to_units for v in image["voxel_size"]]
+        metadata = image["metadata"] if metadata is None else metadata
+        voltage = image["voltage"] if voltage is None else voltage
+        c3 = image["c3"] if c3 is None else c3
+        gain = image["gain"] if gain is None else gain
+        kept = image["kept"]
+        data = data.data
+    if labels:
+        kept = dataclasses.replace(kept, labels=(*kept.labels, *labels))
+    if not (hasattr(data, "shape") and hasattr(data, "dtype")):
+        raise MrczError(
+            f"data must be an array with a shape and a dtype (numpy, dask, zarr, ...), not a "
+            f"{type(data).__name__}; convert it with numpy.asarray(...)"
+        )
+    shape = tuple(data.shape)
     if not 2 <= len(shape) <= 4 or 0 in shape:
         raise MrczError(f"data must be 2-D, 3-D or 4-D with no empty axis, not shape {shape}")
     if any(n > 2**31 - 1 for n in (shape[-1], shape[-2], int(np.prod(shape[:-2])))):
         raise MrczError(f"shape {shape} does not fit the MRC header's 32-bit dimensions")
-    storage_dtype(getattr(data, "dtype", np.dtype("O")), lossy_cast)
+    storage_dtype(data.dtype, lossy_cast)
     if isinstance(dtype, str) and dtype == INT and isinstance(data, np.ndarray) and data.dtype.kind in "fiu":
         # all the values are at hand: choose the integer mode from them, not from the first slice
         dtype = integer_dtype_for(data, check_tolerance(tolerance))
@@ -125,9 +163,9 @@ def write(
         shuffle=shuffle,
         n_threads=n_threads,
         endianness=endianness,
-        voltage=voltage,
-        c3=c3,
-        gain=gain,
+        voltage=0.0 if voltage is None else voltage,
+        c3=0.0 if c3 is None else c3,
+        gain=1.0 if gain is None else gain,
         lossy_cast=lossy_cast,
         overwrite=overwrite,
         progress=progress,
@@ -135,6 +173,8 @@ def write(
         slices_per_volume=shape[1] if len(shape) == 4 else None,
         tolerance=tolerance,
         dtype=dtype,
+        origin=origin,
+        kept=kept,
     )
     with writer:
         for block in iter_blocks(data):

@@ -15,11 +15,16 @@ from typing import Any
 
 import numpy as np
 
+from . import contrast as _contrast
 from . import layer as _layer
+from . import maps as _maps
+from . import placement as _placement
+from . import viewer as _viewer
 from ..errors import MrczError, MrczWarning
 from ..io.opener import MrcFileInfo, open_mrc
 from ..io.reader import read
 from ..io.remote import is_url, url_name
+from .labels import LABELS_MARKER
 
 SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4", ".msk")
 """Names this reader claims; CCP4 maps and masks (.ccp4, .msk) are MRC2014-compatible, as gemmi,
@@ -81,13 +86,16 @@ def get_reader(path: str | os.PathLike[str] | Sequence[str]) -> ReaderFunction |
         return None
 
     def reader(_path: Any) -> list[LayerData]:
-        return [layer_data(info) for info in infos]
+        layers = [layer_data(info) for info in infos]
+        _viewer.attach_calling_viewer()  # finishes the layers as napari inserts them
+        return layers
 
     return reader
 
 
 def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
-    """One image layer for an opened file: (data, add_image kwargs, 'image').
+    """One layer for an opened file: (data, add_image kwargs, 'image'), or (data, add_labels kwargs,
+    'labels') for integer files we wrote from a Labels layer (:data:`labels.LABELS_MARKER`).
 
     ``lazy=None`` decides by size (:data:`LAZY_THRESHOLD_BYTES`); remote files are always lazy. Complex files (napari cannot show
     complex numbers) open as their amplitude, float32, noted in ``metadata['mrcz']['complex']``.
@@ -111,29 +119,23 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     kwargs = {
         "name": name,
         "scale": scale,
+        "translate": _placement.layer_translate(info.origin, units),
         "units": units,
         "axis_labels": _layer.axis_labels(data.ndim),
-        "contrast_limits": contrast_limits(info, data, lazy, bool(notes)),
-        "rgb": False,
-        "metadata": _layer.reader_metadata(
-            info.metadata, info.header.to_dict(), str(info.path), lazy, **notes
-        ),
     }
+    if LABELS_MARKER in info.header.labels and data.dtype.kind in "iu":
+        kwargs["metadata"] = _layer.reader_metadata(info.metadata, info.header.to_dict(), str(info.path), lazy)
+        return data, kwargs, "labels"
+    contrast = _contrast.file_contrast(info, data, lazy)
+    notes["contrast_range"] = list(contrast.range)  # applied to the layer by plugin.viewer
+    if info.tilt_angles is not None and data.ndim == 3:
+        notes["tilt_angles"] = [float(a) for a in info.tilt_angles]  # shown by plugin.tilt_overlay
+    if _maps.is_density_map(info):
+        kwargs.update(rendering="iso", iso_threshold=contrast.iso_level)  # used once the view is 3-D
+    kwargs.update(
+        contrast_limits=list(contrast.limits),
+        rgb=False,
+        metadata=_layer.reader_metadata(info.metadata, info.header.to_dict(), str(info.path), lazy, **notes),
+    )
     return data, kwargs, "image"
 
-
-def contrast_limits(info: MrcFileInfo, data: Any, lazy: bool, transformed: bool = False) -> list[float]:
-    """[low, high] for display: DMIN/DMAX when the header's statistics cover the data (not mrcz
-    0.6.0 headers, whose statistics are of the first slice only), else the data's range (eager) or
-    the middle z-slice's range joined with the header's (lazy; never the whole volume)."""
-    h = info.header
-    valid = np.isfinite([h.dmin, h.dmax]).all() and h.dmax > h.dmin and not transformed
-    if valid and h.stats_cover_data:
-        return [float(h.dmin), float(h.dmax)]
-    sample = data[tuple(n // 2 for n in data.shape[:-2])] if lazy and data.ndim > 2 else data
-    sample = np.asarray(sample)
-    finite = sample[np.isfinite(sample)] if sample.dtype.kind == "f" else sample
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    if lazy and valid:
-        low, high = min(low, float(h.dmin)), max(high, float(h.dmax))
-    return [low, high] if high > low else [low, low + 1.0]

@@ -88,10 +88,10 @@ def write_sample(path: Path | None = None) -> Path:
 def tomogram() -> list[tuple[Any, dict[str, Any], str]]:
     """npe2 sample data: the synthetic tomogram as a lazy (dask) image layer in nm."""
     from .reader import layer_data
+    from .viewer import attach_calling_viewer
     from ..io.opener import open_mrc
 
     data, kwargs, kind = layer_data(open_mrc(write_sample()), lazy=True)
     kwargs["name"] = "tomogram (MRCZ sample)"
-    middle = np.asarray(data[data.shape[0] // 2])  # one slice, as the reader would
-    kwargs["contrast_limits"] = [float(v) for v in np.percentile(middle, (0.5, 99.8))]
+    attach_calling_viewer()
     return [(data, kwargs, kind)]

@@ -1,6 +1,7 @@
 """napari writer hooks: one image layer to ``.mrcz`` or plain ``.mrc``, several to a folder of ``.mrcz``.
 
-The layer's scale and units become the voxel size in Å, its metadata the JSON extended header. Data
+The layer's scale and units become the voxel size in Å, its translate the origin (ORIGIN), its metadata
+the JSON extended header. Data
 (numpy or dask) is streamed by the core writer one z-slice at a time with napari progress. The
 default codec and tolerance come from the plugin settings (see :func:`default_codec` and
 :func:`default_tolerance`); plain ``.mrc`` saves are always lossless.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import layer as _layer
+from . import placement as _placement
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
 from ..format.noise import suggest_tolerance
@@ -110,8 +112,10 @@ def save_image(
     shuffle: str = "auto",
     n_threads: int | None = None,
     tolerance: float | Fraction | None = None,
+    labels: tuple[str, ...] = (),
 ) -> Path:
     """Write one image layer's data and attributes; the target is replaced only when complete.
+    ``labels`` are extra MRC header labels.
 
     float64 and complex128 data are rounded to float32/complex64 (MRC holds nothing wider); integer
     data that does not fit its MRC type is refused, as by :func:`napari_mrcz.write`. ``tolerance``
@@ -149,7 +153,9 @@ def save_image(
             shuffle=shuffle,
             n_threads=n_threads,
             progress=advance,
+            labels=labels,
             lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64: MRC has no wider float
+            origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),
             **_layer.write_arguments(attributes, len(shape)),
         )
 
@@ -167,11 +173,11 @@ def _check_not_source(path: str | os.PathLike[str], attributes: dict[str, Any]) 
         )
 
 
-def _with_suffix(path: str, suffix: str) -> str:
+def with_suffix(path: str, suffix: str) -> str:
     return path if Path(path).suffix else path + suffix
 
 
-def _hook(function: Any) -> Any:
+def writer_hook(function: Any) -> Any:
     """Writer hooks raise :class:`LayerNotSavedError` (with the core's message) for MrczError."""
 
     @functools.wraps(function)
@@ -184,19 +190,19 @@ def _hook(function: Any) -> Any:
     return hook
 
 
-@_hook
+@writer_hook
 def write_mrcz(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: an image layer to MRCZ with the default codec and tolerance."""
     compressor, clevel = default_codec()
-    target = _with_suffix(path, ".mrcz")
+    target = with_suffix(path, ".mrcz")
     return [str(save_image(target, data, attributes, compressor=compressor, clevel=clevel, tolerance=default_tolerance()))]
 
 
-@_hook
+@writer_hook
 def write_mrc(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: an image layer to plain MRC2014 (IMOD, Relion, ChimeraX), always
     lossless: the tolerance setting is for compressed files, where rounding makes them smaller."""
-    return [str(save_image(_with_suffix(path, ".mrc"), data, attributes, compressor=None))]
+    return [str(save_image(with_suffix(path, ".mrc"), data, attributes, compressor=None))]
 
 
 def file_name(name: str, taken: set[str]) -> str:
@@ -210,7 +216,7 @@ def file_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-@_hook
+@writer_hook
 def write_mrcz_folder(path: str, layer_data: list[tuple[Any, dict[str, Any], str]]) -> list[str]:
     """npe2 multi-layer writer: each image layer to ``<path>/<layer name>.mrcz``.
 

@@ -28,7 +28,8 @@ def _patch(path: Path, **fields: Any) -> None:
     raw = bytearray(path.read_bytes())
     rec = np.frombuffer(bytes(raw[:1024]), dtype=HEADER_DTYPE).copy()
     for name, value in fields.items():
-        rec[name] = value
+        scalar_int = rec.dtype[name].kind in "iu" and rec.dtype[name].shape == ()
+        rec[name] = np.asarray(value).astype(rec.dtype[name]) if scalar_int else value  # wraps for 2-byte fields
     raw[:1024] = rec.tobytes()
     path.write_bytes(bytes(raw))
 

@@ -1,0 +1,109 @@
+"""Header fields a rewrite keeps from the file it came from: ORIGIN, N*START, ISPG and the labels.
+
+A conversion (or ``write(path, image)``) must leave the map where it was (ORIGIN and N*START, see
+:mod:`.origin`), keep its space group and its history (the 80-character labels), and add one label
+of its own. Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .constants import ISPG_IMAGE_STACK, ISPG_VOLUME, ISPG_VOLUME_STACK, ISPG_VOLUME_STACK_RANGE, MRCZ_LABEL
+from .header import Header
+from .origin import origin_field_valid, start_xyz
+
+MAX_LABELS = 10
+LABEL_CHARS = 80
+MAX_CRYSTAL_SPACE_GROUP = 230
+
+
+@dataclass(frozen=True)
+class KeptFields:
+    """What a rewrite writes besides the data, voxel size and metadata.
+
+    Attributes
+    ----------
+    origin_xyz
+        ORIGIN (words 50-52) in Å, x, y, z.
+    start_xyz
+        N*START in x, y, z (written with MAPC/MAPR/MAPS = 1, 2, 3).
+    ispg
+        The space group to keep, None for the writer's default (0 for an image, 1 for a volume,
+        401 for a volume stack).
+    labels
+        The labels to keep, oldest first (the writer appends its own).
+    """
+
+    origin_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    start_xyz: tuple[int, int, int] = (0, 0, 0)
+    ispg: int | None = None
+    labels: tuple[str, ...] = ()
+
+
+def kept_from_header(header: Header) -> KeptFields:
+    """The fields of ``header`` that a rewrite keeps.
+
+    ORIGIN is kept only when ChimeraX would use it (valid and non-zero); otherwise it is written as 0,
+    so the map still sits where N*START puts it. mrcz's own ``MRCZ…`` label is not kept: the writer
+    adds it to compressed files.
+    """
+    origin = tuple(float(v) for v in header.origin) if origin_field_valid(header) else (0.0, 0.0, 0.0)
+    labels = tuple(lab for lab in header.labels if lab.strip() and not lab.startswith("MRCZ"))
+    return KeptFields(origin, start_xyz(header), header.ispg, labels)  # type: ignore[arg-type]
+
+
+def merged_labels(kept: Sequence[str], ours: Sequence[str], compressed: bool) -> list[str]:
+    """The labels to write: mrcz's format label first for compressed files, the kept labels, then ours
+    (empty ones skipped).
+
+    At most 10 fit: as IMOD does, the first kept label (usually the program that made the file) stays
+    and the oldest after it make room. Labels are cut to 80 characters; blank ones are dropped
+    (mrcfile.validate refuses blank labels between used ones).
+    """
+    head = [MRCZ_LABEL] if compressed else []
+    body = [lab[:LABEL_CHARS] for lab in kept if lab.strip() and not lab.startswith("MRCZ")]
+    tail = [lab[:LABEL_CHARS] for lab in ours if lab]
+    room = MAX_LABELS - len(head) - len(tail)
+    if len(body) > room:
+        body = body[:1] + body[len(body) - room + 1 :] if room > 0 else []
+    return head + body + tail
+
+
+def ispg_for(ndim: int, nz: int, requested: int | None) -> int:
+    """The space group to write for data of ``ndim`` dimensions with ``nz`` sections.
+
+    A kept ISPG is used where it fits the shape: 0 for a 2-D image; 0 (image stack) or 1-230 (volume,
+    crystallographic group) for 3-D data of more than one section (a single section with ISPG 0 would
+    read back as 2-D); 401-630 for a 4-D volume stack. Otherwise the default: 0, 1 or 401.
+    """
+    if ndim == 2:
+        return ISPG_IMAGE_STACK
+    if ndim == 4:
+        return requested if requested in ISPG_VOLUME_STACK_RANGE else ISPG_VOLUME_STACK
+    if requested is not None and 0 <= requested <= MAX_CRYSTAL_SPACE_GROUP:
+        if requested != ISPG_IMAGE_STACK or nz > 1:
+            return requested
+    return ISPG_VOLUME
+
+
+
+def rewrite_arguments(header: Header, voxel_size: Sequence[float], metadata: dict[str, Any]) -> dict[str, Any]:
+    """Writer keyword arguments that reproduce a file read with ``header``: voxel size (Å), metadata,
+    voltage, C3, gain (non-finite values become the writer's defaults) and the :class:`KeptFields`."""
+
+    def finite(value: float, default: float) -> float:
+        return float(value) if math.isfinite(value) else default
+
+    return {
+        "voxel_size": [finite(v, 0.0) for v in voxel_size],
+        "units": "Å",
+        "metadata": metadata,
+        "voltage": finite(header.voltage, 0.0),
+        "c3": finite(header.c3, 0.0),
+        "gain": finite(header.gain, 1.0),
+        "kept": kept_from_header(header),
+    }

@@ -1,0 +1,88 @@
+"""Tilt angles of a tilt series: from its extended header, else from the files beside it.
+
+Looked for in this order, the first that gives one angle per section wins: the extended header (FEI1/FEI2,
+SERI; :mod:`napari_mrcz.format.extended`), SerialEM's ``<file>.mdoc``, IMOD's ``<stem>.rawtlt`` and
+``<stem>.tlt`` (``.tlt`` first for an aligned ``.ali`` stack, whose refined angles it holds). A sidecar
+that cannot be read or parsed, or lists another number of angles, is skipped with a warning: tilt
+angles never block the pixels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MrczWarning
+from ..format.extended import extended_tilt_angles
+from ..format.header import Header
+from ..format.sidecars import parse_mdoc, parse_tlt
+from .remote import is_url
+
+MAX_SIDECAR_BYTES = 16 * 2**20
+"""Sidecars larger than this are not read (an mdoc of a 200-view series is about 200 kB)."""
+_STREAM_SUFFIXES = (".gz", ".bz2")
+
+
+def sidecar_paths(path: Path) -> list[Path]:
+    """Where the sidecars of ``path`` would be, in the order they are tried."""
+    stem = path.name
+    for suffix in _STREAM_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    image_name, base = stem, Path(stem).stem
+    tlt = [f"{base}.tlt", f"{base}.rawtlt"] if Path(stem).suffix.lower() == ".ali" else [f"{base}.rawtlt", f"{base}.tlt"]
+    return [path.with_name(name) for name in (f"{image_name}.mdoc", *tlt)]
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        if not path.is_file():
+            return None
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            raise ValueError(f"larger than {MAX_SIDECAR_BYTES // 2**20} MiB")
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except (OSError, ValueError) as err:
+        warnings.warn(f"{path}: tilt angles ignored: {err}", MrczWarning, stacklevel=4)
+        return None
+
+
+def sidecar_tilt_angles(path: Path, nz: int) -> np.ndarray | None:
+    """Angles from the first sidecar of ``path`` that lists ``nz`` of them, or None."""
+    for sidecar in sidecar_paths(path):
+        text = _read_text(sidecar)
+        if text is None:
+            continue
+        try:
+            angles = parse_mdoc(text, nz) if sidecar.suffix == ".mdoc" else parse_tlt(text)
+        except ValueError as err:
+            warnings.warn(f"{sidecar}: tilt angles ignored: {err}", MrczWarning, stacklevel=3)
+            continue
+        if len(angles) != nz:
+            warnings.warn(
+                f"{sidecar}: tilt angles ignored: {len(angles)} angles for {nz} sections", MrczWarning, stacklevel=3
+            )
+            continue
+        return angles
+    return None
+
+
+def tilt_angles(header: Header, extended: bytes, path: Path | str) -> np.ndarray | None:
+    """Tilt angles in degrees, one per z-slice, of the file at ``path`` with ``header`` and ``extended``
+    header bytes; None when neither the file nor a sidecar gives them. Remote files (a URL) are not
+    searched for sidecars.
+
+    Files stored in another axis order (MAPS not Z) and volume stacks have no per-slice angles.
+
+    Warns
+    -----
+    MrczWarning
+        An extended header or a sidecar that claims tilt angles cannot be used (the reason is given).
+    """
+    if header.zyx_axes != (0, 1, 2) or header.is_volume_stack:
+        return None
+    angles = extended_tilt_angles(header, extended, str(path))
+    if angles is None and not is_url(path):
+        angles = sidecar_tilt_angles(Path(path), header.nz)
+    return angles
