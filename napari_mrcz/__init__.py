@@ -13,7 +13,7 @@ The package is layered; each layer imports only the ones above it in this list:
 from __future__ import annotations
 
 from ._version import __version__
-from .errors import ChunkError, HeaderError, MrczError, MrczWarning, UnsupportedError
+from .errors import ChunkError, HeaderError, MrczError, MrczWarning, ReadOnlyTargetError, UnsupportedError
 from .format.dtypes import storage_dtype
 from .format.header import Header
 from .format.noise import suggest_tolerance
@@ -35,6 +35,7 @@ __all__ = [
     "Problem",
     "MrczWarning",
     "RemoteError",
+    "ReadOnlyTargetError",
     "UnsupportedError",
     "__version__",
     "open_mrc",

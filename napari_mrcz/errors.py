@@ -25,3 +25,10 @@ class UnsupportedError(MrczError):
 
 class MrczWarning(RuntimeWarning):
     """A recoverable oddity in a file (reported when reading with ``strict=False`` or for metadata)."""
+
+
+class ReadOnlyTargetError(PermissionError, MrczError):
+    """A writer was asked to replace a read-only file (``overwrite="force"`` replaces it anyway).
+
+    Both a ``PermissionError`` (what ``open(path, "wb")`` raises for such a file) and a :class:`MrczError`.
+    """

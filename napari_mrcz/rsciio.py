@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import MrczError, MrczWarning
 from .format.metadata import angstrom_per
+from .format.voxel import scale_decimal
 from .io.reader import read
 from .io.writer import write, write_async
 
@@ -119,7 +120,7 @@ def file_reader(
     image = read(filename, lazy=lazy, **kwds)
     data = image.data
     names = image.axis_labels
-    scales_nm = [float(f"{size / 10.0:.7g}") for size in image.voxel_size]  # (z, y, x) Å -> nm, as rsciio
+    scales_nm = [scale_decimal(size, -1) for size in image.voxel_size]  # (z, y, x) Å -> nm, as rsciio
     spatial = dict(zip(("z", "y", "x"), scales_nm))
     n_nav = data.ndim - 2
     axes = []

@@ -14,8 +14,8 @@ from ..io.opener import MrcFileInfo
 from ..io.stats_check import data_stats
 
 
-def _finite(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def describe(info: MrcFileInfo, compute_stats: bool = False) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..format.dtypes import storage_dtype
+from ..format.names import DEFAULT_COMPRESSOR, PLAIN_SUFFIXES, suffix_kind
 from ..errors import MrczError
 from ..io.opener import open_mrc
 from ..io.validate import SEVERITIES, validate
@@ -28,8 +29,6 @@ from ..format.precision import EXPLICIT_INTEGER_DTYPES, INT
 from ..format.quantize import parse_tolerance
 
 PROG = "napari-mrcz"
-PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec")
-COMPRESSED_SUFFIX = ".mrcz"
 COMPRESSORS = ("zstd", "lz4", "lz4hc", "zlib", "blosclz")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -123,7 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="store integer-valued float data as integers: 'int' = smallest of int8/int16/uint16 "
                            "(checked exactly; readers then see integers)")
     conv.add_argument("--no-metadata", action="store_true", help="drop the JSON metadata")
-    conv.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists")
+    conv.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists (even a read-only OUT)")
+    trust = conv.add_mutually_exclusive_group()
+    trust.add_argument("--strict", action="store_const", const=True, dest="strict", default="auto",
+                       help="refuse an IN without the MRC2014 'MAP ' ID and machine stamp (default: convert "
+                            "it with a warning when its header agrees exactly with the file size)")
+    trust.add_argument("--permissive", action="store_const", const=False, dest="strict",
+                       help="also convert such an IN when the header and file size disagree (e.g. extra bytes)")
     bar = conv.add_mutually_exclusive_group()
     bar.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     bar.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
@@ -235,12 +240,12 @@ def _info(args: argparse.Namespace) -> int:
 
 def output_compressor(path: Path, compressor: str | None) -> str | None:
     """The compressor for an output file by its suffix (see ``convert --help``); raises _UsageError."""
-    suffix = path.suffix.lower()
-    if suffix == COMPRESSED_SUFFIX:
+    suffix, kind = path.suffix.lower(), suffix_kind(path)
+    if kind == "mrcz":
         if compressor == "none":
             raise _UsageError(f"{path.name}: a .mrcz file is compressed; name the output .mrc for plain MRC")
-        return compressor or "zstd"
-    if suffix in PLAIN_SUFFIXES:
+        return compressor or DEFAULT_COMPRESSOR
+    if kind == "plain":
         if compressor not in (None, "none"):
             raise _UsageError(f"{path.name}: {suffix} output is plain MRC; name it .mrcz to compress it")
         return None
@@ -257,7 +262,7 @@ def _convert(args: argparse.Namespace) -> int:
     compressor = output_compressor(dst, args.compressor)
     if dst.exists() and not args.force:
         raise MrczError(f"{dst} exists; use --force to replace it")
-    info = open_mrc(src)
+    info = open_mrc(src, strict=args.strict)
     try:
         tolerance = resolve_tolerance(info, args.tolerance)
     except BaseException:
@@ -280,8 +285,9 @@ def _convert(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with bar:
         convert_file(info, dst, compressor=compressor, clevel=args.clevel, shuffle=args.shuffle,
-                     n_threads=args.threads, keep_metadata=not args.no_metadata, overwrite=args.force,
-                     progress=progress, tolerance=tolerance, dtype=args.dtype)
+                     n_threads=args.threads, keep_metadata=not args.no_metadata,
+                     overwrite="force" if args.force else False, progress=progress, tolerance=tolerance,
+                     dtype=args.dtype)
     elapsed = max(time.perf_counter() - start, 1e-9)
     if not args.quiet:
         out = dst.stat().st_size

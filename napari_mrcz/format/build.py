@@ -14,6 +14,7 @@ from .constants import COMPRESSOR_NAMES, ISPG_IMAGE_STACK, MACHST_BIG, MACHST_LI
 from .header import HEADER_DTYPE
 from .kept import KeptFields, ispg_for, merged_labels
 from .modes import mode_from_dtype
+from .voxel import cell_from_voxel
 
 def build_header(
     *,
@@ -62,7 +63,8 @@ def build_header(
     rec["mode"] = mode_from_dtype(dtype) + MRC_COMP_RATIO * (COMPRESSOR_NAMES[compressor] if compressor else 0)
     rec["mx"], rec["my"], rec["mz"] = nx, ny, mz
     vz, vy, vx = voxel_size
-    rec["cella"] = (vx * nx, vy * ny, vz * (nz if compressor else mz))  # mrcz: CELLA = size x N
+    # mrcz: CELLA = size x N; each rounded once to float32, from float64
+    rec["cella"] = [cell_from_voxel(v, n) for v, n in ((vx, nx), (vy, ny), (vz, nz if compressor else mz))]
     rec["cellb"] = (90.0, 90.0, 90.0)
     rec["mapc"], rec["mapr"], rec["maps"] = 1, 2, 3
     rec["nxstart"], rec["nystart"], rec["nzstart"] = kept.start_xyz

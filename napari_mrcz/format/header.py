@@ -20,9 +20,13 @@ from .constants import (
     ISPG_VOLUME_STACK_RANGE,
     MAP_ID,
     MRC_COMP_RATIO,
+    OUR_LABEL,
 )
-from ..errors import HeaderError, MrczWarning, UnsupportedError
+from ..errors import HeaderError, UnsupportedError
+from .byteorder import infer_byte_order, plausibility
+from .identity import Strictness, check_identity, check_strictness
 from .modes import KNOWN_MODES, MODE_TO_DTYPE, PACKED_MODES, byte_order_from_machst
+from .voxel import voxel_from_cell
 
 HEADER_DTYPE = np.dtype(
     [
@@ -55,18 +59,14 @@ HEADER_DTYPE = np.dtype(
 )
 assert HEADER_DTYPE.itemsize == HEADER_BYTES
 
-def _plausible(raw: bytes, order: str) -> bool:
-    nx, ny, nz, mode = np.frombuffer(raw, dtype=order + "i4", count=4)
-    comp, mrc_mode = divmod(int(mode), MRC_COMP_RATIO)
-    return 0 <= comp < 100 and mrc_mode in KNOWN_MODES and min(nx, ny, nz) >= 0
-
-
 @dataclass(frozen=True)
 class Header:
     """The decoded header fields of one MRC/MRCZ file (MRC2014 names), plus what they imply.
 
     ``mode`` is the raw MODE word; ``mrc_mode`` and ``compressor`` split it (MRCZ adds
-    1000 x compressor id). ``byte_order`` is '<' or '>'.
+    1000 x compressor id). ``byte_order`` is '<' or '>'. ``voltage`` (kV), ``c3`` (mm) and ``gain``
+    (counts/e) are mrcz's words at bytes 132-143, None in headers whose writer uses those bytes for
+    something else (see :func:`has_microscope_words`).
     """
 
     nx: int
@@ -93,9 +93,9 @@ class Header:
     nversion: int
     nint: int
     nreal: int
-    voltage: float
-    c3: float
-    gain: float
+    voltage: float | None
+    c3: float | None
+    gain: float | None
     packed_bytes: int
     imod_stamp: int
     imod_flags: int
@@ -126,7 +126,7 @@ class Header:
     def stats_cover_data(self) -> bool:
         """True when DMIN/DMAX are set (finite, DMAX > DMIN) and describe all the data: not so in
         headers mrcz 0.6.0 wrote, whose statistics are of the first frame only."""
-        written_by_mrcz = self.is_mrcz_file and not any(lab.startswith("napari-mrcz") for lab in self.labels)
+        written_by_mrcz = self.is_mrcz_file and not any(lab.startswith(OUR_LABEL) for lab in self.labels)
         return bool(np.isfinite([self.dmin, self.dmax]).all() and self.dmax > self.dmin) and not written_by_mrcz
 
     @property
@@ -206,7 +206,8 @@ class Header:
 
         Where a sampling is 0, or mrcz wrote the header (it stores pixel size x N in CELLA and uses MZ
         for its own frame grouping, even in volume stacks), the cell is divided by the number of
-        voxels along that axis.
+        voxels along that axis. Within 2^-24 of the size written (CELLA is float32), as a short decimal
+        where one fits (1.05, not 1.0499999523): see :func:`napari_mrcz.format.voxel.voxel_from_cell`.
         0 where the cell size is 0.
         """
         n_along = dict(zip(self.axis_order, (self.nx, self.ny, self.nz)))
@@ -215,8 +216,7 @@ class Header:
         for axis, cell in zip((3, 2, 1), self.cella[::-1]):
             m = sampling[axis]
             divisor = n_along[axis] if (m <= 0 or self.is_mrcz_file) else m
-            size = float(cell) / divisor if cell > 0 and divisor > 0 else 0.0
-            sizes.append(float(f"{size:.7g}"))  # CELLA is float32: no more digits are real
+            sizes.append(voxel_from_cell(cell, divisor))
         return tuple(sizes)  # type: ignore[return-value]
 
     def to_dict(self) -> dict[str, Any]:
@@ -234,17 +234,13 @@ class Header:
         return out
 
 
-def parse_header(raw: bytes, source: str = "<bytes>", *, strict: bool = True) -> Header:
-    """Decode and check a 1024-byte header.
+def decode_header(raw: bytes, source: str = "<bytes>", *, file_size: int | None = None) -> Header:
+    """Decode a 1024-byte header and check what must hold for any file: no MAP ID check (see
+    :func:`parse_header`).
 
-    Parameters
-    ----------
-    raw
-        At least the first 1024 bytes of the file.
-    source
-        Name of the file, for messages.
-    strict
-        When False, a missing ``MAP`` ID or an unknown machine stamp warns instead of raising.
+    The byte order is the machine stamp's, or where it is missing or contradicted by the words that
+    must be small, the order in which the header makes sense (:mod:`.byteorder`); ``file_size`` (the
+    whole file's bytes) helps decide.
 
     Raises
     ------
@@ -259,14 +255,14 @@ def parse_header(raw: bytes, source: str = "<bytes>", *, strict: bool = True) ->
         )
     raw = bytes(raw[:HEADER_BYTES])
     stamp = byte_order_from_machst(raw[212:216])
-    candidates = [o for o in ("<", ">") if _plausible(raw, o)]
-    if not candidates and stamp is None and raw[208:212] != MAP_ID:
-        raise HeaderError(
-            f"{source}: not an MRC file: no 'MAP ' ID at byte 208, no machine stamp, "
-            "and no plausible dimensions or mode"
-        )
-    # A machine stamp that contradicts the only plausible reading is wrong (seen in old files).
-    order = (stamp or "<") if (stamp in candidates or not candidates) else candidates[0]
+    order = infer_byte_order(raw, file_size)
+    if order is None:
+        if stamp is None and raw[208:212] != MAP_ID:
+            raise HeaderError(
+                f"{source}: not an MRC file: no 'MAP ' ID at byte 208, no machine stamp, "
+                "and no plausible dimensions or mode"
+            )
+        order = stamp or "<"  # the checks below name what is wrong
     rec = np.frombuffer(raw, dtype=HEADER_DTYPE.newbyteorder(order))[0]
     labels = tuple(lab.decode("latin-1").rstrip(" \0") for lab in rec["label"])
     nlabl = int(rec["nlabl"])
@@ -289,9 +285,52 @@ def parse_header(raw: bytes, source: str = "<bytes>", *, strict: bool = True) ->
             fields[name] = float(value)
         else:
             fields[name] = int(value)
+    if not has_microscope_words(fields["mode"], fields["labels"]):
+        fields.update(voltage=None, c3=None, gain=None)  # bytes 132-143 are another writer's EXTRA
     header = Header(**fields, byte_order=order)
-    _check(header, source, strict)
+    _check(header, source)
     return header
+
+
+def parse_header(
+    raw: bytes, source: str = "<bytes>", *, strict: Strictness = True, file_size: int | None = None
+) -> Header:
+    """Decode and check a 1024-byte header, including its MAP ID and machine stamp.
+
+    Parameters
+    ----------
+    raw
+        At least the first 1024 bytes of the file.
+    source
+        Name of the file, for messages.
+    strict
+        How to treat a file without the MAP ID and machine stamp: True refuses it, "auto" opens it
+        (warning) where the header agrees exactly with ``file_size``, False opens it (warning); see
+        :mod:`.identity`.
+    file_size
+        Bytes in the whole file, when known (decides "auto", and helps infer a missing byte order).
+
+    Raises
+    ------
+    HeaderError
+        Too short, impossible dimensions, negative NSYMBT, bad axis order, not an MRC file, or no MAP
+        ID where ``strict`` refuses that.
+    UnsupportedError
+        Unknown mode or compressor id.
+    """
+    strict = check_strictness(strict)
+    header = decode_header(raw, source, file_size=file_size)
+    consistent = file_size is not None and plausibility(bytes(raw[:HEADER_BYTES]), header.byte_order, file_size) == 4
+    check_identity(header.map, header.machst, source, strict, consistent=consistent, byte_order=header.byte_order)
+    return header
+
+
+def has_microscope_words(mode: int, labels: tuple[str, ...]) -> bool:
+    """True when bytes 132-143 hold mrcz's voltage, C3 and gain: the header was written by mrcz (first
+    label ``MRCZ...``), by this package (a ``napari-mrcz`` label) or is compressed (only mrcz-style
+    writers compress). Elsewhere MRC2014 calls those bytes EXTRA, free for any writer's use."""
+    written_by_us = any(label.startswith(OUR_LABEL) for label in labels)
+    return mode >= MRC_COMP_RATIO or written_by_us or bool(labels and labels[0].startswith("MRCZ"))
 
 
 def _check_mode(mode: int, source: str) -> None:
@@ -309,9 +348,7 @@ def _check_mode(mode: int, source: str) -> None:
         raise UnsupportedError(f"{source}: MODE {mode}: packed mode {mrc_mode} cannot be compressed")
 
 
-def _check(h: Header, source: str, strict: bool) -> None:
-    import warnings
-
+def _check(h: Header, source: str) -> None:
     _check_mode(h.mode, source)
     for name in ("nx", "ny", "nz"):
         if getattr(h, name) < 1:
@@ -322,8 +359,3 @@ def _check(h: Header, source: str, strict: bool) -> None:
         raise HeaderError(
             f"{source}: MAPC/MAPR/MAPS={h.axis_order}: axis order must be a permutation of 1, 2, 3"
         )
-    if h.map != MAP_ID:
-        msg = f"{source}: no 'MAP ' ID at byte 208 (found {h.map!r}): not an MRC2014 file"
-        if strict and byte_order_from_machst(h.machst) is None:
-            raise HeaderError(msg)
-        warnings.warn(msg, MrczWarning, stacklevel=3)

@@ -93,10 +93,10 @@ def ispg_for(ndim: int, nz: int, requested: int | None) -> int:
 
 def rewrite_arguments(header: Header, voxel_size: Sequence[float], metadata: dict[str, Any]) -> dict[str, Any]:
     """Writer keyword arguments that reproduce a file read with ``header``: voxel size (Å), metadata,
-    voltage, C3, gain (non-finite values become the writer's defaults) and the :class:`KeptFields`."""
+    voltage, C3, gain (non-finite or None values become the writer's defaults) and the :class:`KeptFields`."""
 
-    def finite(value: float, default: float) -> float:
-        return float(value) if math.isfinite(value) else default
+    def finite(value: float | None, default: float) -> float:
+        return float(value) if value is not None and math.isfinite(value) else default  # None: not recorded
 
     return {
         "voxel_size": [finite(v, 0.0) for v in voxel_size],

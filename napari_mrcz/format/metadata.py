@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MrczError, MrczWarning
+from .jsonlimits import MAX_DEPTH, MAX_EXTENDED_BYTES, check_metadata_limits
 
 JSON_EXTTYP = "json"
 
@@ -64,7 +65,8 @@ def encode_metadata(metadata: dict[str, Any] | None) -> bytes:
     Raises
     ------
     MrczError
-        ``metadata`` is not a dict, or holds values JSON cannot represent.
+        ``metadata`` is not a dict, holds values JSON cannot represent, is nested too deeply, or its
+        JSON exceeds what the extended header holds (2^31 - 1 bytes; see :mod:`.jsonlimits`).
     """
     if not metadata:
         if metadata is not None and not isinstance(metadata, dict):
@@ -72,10 +74,18 @@ def encode_metadata(metadata: dict[str, Any] | None) -> bytes:
         return b""
     if not isinstance(metadata, dict):
         raise MrczError(f"metadata must be a dict, not {type(metadata).__name__}")
+    check_metadata_limits(metadata)
     try:
-        return json.dumps(metadata, default=_default, ensure_ascii=False, allow_nan=True).encode("utf-8")
+        raw = json.dumps(metadata, default=_default, ensure_ascii=False, allow_nan=True).encode("utf-8")
     except (TypeError, ValueError) as err:  # UnicodeEncodeError (lone surrogates) is a ValueError
         raise MrczError(f"metadata cannot be stored as JSON: {err}") from None
+    except RecursionError:  # nesting reached through shared containers, below MAX_DEPTH per path
+        raise MrczError(f"metadata is nested more than {MAX_DEPTH} levels deep") from None
+    if len(raw) > MAX_EXTENDED_BYTES:
+        raise MrczError(
+            f"metadata takes {len(raw)} bytes as JSON; the extended header holds at most {MAX_EXTENDED_BYTES}"
+        )
+    return raw
 
 
 def decode_metadata(raw: bytes, exttyp: str, source: str = "<bytes>") -> dict[str, Any]:

@@ -28,12 +28,13 @@ from ..errors import ChunkError, MrczError
 
 NOSHUFFLE, SHUFFLE, BITSHUFFLE = 0, 1, 2  # blosc's filter codes (blosc.NOSHUFFLE, ...), fixed by its format
 SHUFFLES = {"none": NOSHUFFLE, "byte": SHUFFLE, "bit": BITSHUFFLE}
+SHUFFLE_CANDIDATES = (BITSHUFFLE, SHUFFLE, NOSHUFFLE)  # tried by 'auto', ties to the first
 # Block size when none is given. blosc picks 32 KiB for zstd at low levels: bench/ (run.py --tune)
 # measured 512 KiB 10-70% faster to compress and 30-200% faster to decompress on movies, counts and
 # tomograms, and as small or smaller (1-5%). zlib: 128 KiB (blosc scales it by the item size). lz4,
 # lz4hc, blosclz: blosc's own choice (128 KiB-1 MiB) was as good as any forced size.
 DEFAULT_BLOCKSIZE = {"zstd": 2**19, "zlib": 2**17}
-_TRIAL_BYTES = 2**19  # sample compressed both ways when shuffle='auto' picks for a file
+_TRIAL_BYTES = 2**19  # sample compressed with each filter when shuffle="auto" picks
 _BLOSC1 = threading.Condition()
 _blosc1_users = 0
 _blosc1_held: tuple[int, int] | None = None
@@ -69,7 +70,7 @@ def default_threads() -> int:
 def resolve_shuffle(shuffle: str, cname: str, dtype: np.dtype) -> int:
     """The blosc shuffle filter for ``shuffle`` ('auto', 'bit', 'byte' or 'none') without data.
 
-    'auto' is bitshuffle here; :meth:`MrczBlosc.encode` refines it from the first slice it sees.
+    'auto' is bitshuffle here; :meth:`MrczBlosc.shuffle_for` refines it from the data.
     """
     if shuffle == "auto":
         return BITSHUFFLE
@@ -78,27 +79,31 @@ def resolve_shuffle(shuffle: str, cname: str, dtype: np.dtype) -> int:
     return SHUFFLES[shuffle]
 
 
-def choose_shuffle(sample: np.ndarray, cname: str, clevel: int, blocksize: int) -> int:
-    """'auto' for one file: bitshuffle, or byte-shuffle where it compresses a sample of the first slice
-    smaller (zstd and zlib only).
-
-    bench/ measured bitshuffle best with lz4/lz4hc/blosclz on every kind of data, and with zstd on
-    sparse counts (Poisson λ ≤ 1) and float32; byte-shuffle 5-20% smaller (and faster) with zstd on
-    denser counts (λ ≥ 3) of any integer type. Density, not dtype, decides, so zstd/zlib try both on
-    up to 512 KiB from the middle of the slice (about a millisecond, once per file).
-    """
-    if cname not in ("zstd", "zlib") or clevel == 0:
-        return BITSHUFFLE
+def trial_sizes(sample: np.ndarray, cname: str, clevel: int, blocksize: int) -> dict[int, int]:
+    """Compressed bytes of up to 512 KiB from the middle of ``sample`` with each shuffle filter
+    (:data:`SHUFFLE_CANDIDATES`), single-threaded."""
     flat = sample.reshape(-1)
     take = max(1, min(flat.size, _TRIAL_BYTES // flat.itemsize))
     part = np.ascontiguousarray(flat[(flat.size - take) // 2 :][:take])
     compress = load_blosc1().compress_ptr
     with blosc1_settings(1, blocksize):
-        sizes = {
+        return {
             shuffle: len(compress(part.ctypes.data, part.size, part.itemsize, clevel, shuffle, cname))
-            for shuffle in (BITSHUFFLE, SHUFFLE)
+            for shuffle in SHUFFLE_CANDIDATES
         }
-    return SHUFFLE if sizes[SHUFFLE] < sizes[BITSHUFFLE] else BITSHUFFLE
+
+
+def choose_shuffle(sample: np.ndarray, cname: str, clevel: int, blocksize: int) -> int:
+    """'auto' from one sample: the shuffle filter that compresses it smallest (bit-shuffle on ties).
+
+    No shuffle suits every codec and data: bench/ measured bitshuffle best with lz4 on most data, but
+    a real EMDB map compressed with lz4 to ratio 0.99 bit-shuffled and 2.0 byte-shuffled, and zstd
+    byte-shuffles dense counts 5-20% smaller. Trying each on up to 512 KiB costs about a millisecond.
+    """
+    if clevel == 0:
+        return BITSHUFFLE  # stored as is: the filter does not matter
+    sizes = trial_sizes(sample, cname, clevel, blocksize)
+    return min(SHUFFLE_CANDIDATES, key=sizes.__getitem__)
 
 
 @contextlib.contextmanager
@@ -253,7 +258,9 @@ class MrczBlosc:
         self.shuffle = shuffle
         self.n_threads = n_threads
         self.blocksize = None if blocksize is None else int(blocksize)
-        self._auto: int | None = None  # shuffle='auto' as chosen from the first slice encoded
+        self._auto: int | None = None  # shuffle='auto' as chosen so far
+        self._trial_totals = dict.fromkeys(SHUFFLE_CANDIDATES, 0)
+        self._calls = 0
         self._auto_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -273,17 +280,35 @@ class MrczBlosc:
         """The blosc block size passed to blosc (0: blosc's choice)."""
         return DEFAULT_BLOCKSIZE.get(self.cname, 0) if self.blocksize is None else self.blocksize
 
-    def _shuffle_for(self, arr: np.ndarray) -> int:
+    def samples(self, index: int) -> bool:
+        """True when :meth:`shuffle_for` tries the filters on slice ``index`` (its values matter)."""
+        return self.shuffle == "auto" and self.clevel > 0 and (self._auto is None or index & (index - 1) == 0)
+
+    def shuffle_for(self, arr: np.ndarray, index: int | None = None) -> int:
+        """The blosc shuffle filter for slice ``index`` of a file (None: the order of the calls).
+
+        'auto' tries every filter on samples of slices 0, 1, 2, 4, 8, ... and uses, from each of those
+        slices on, the one that made the samples smallest in total: a map whose first slices are empty
+        background still gets the filter that suits its contents. The choice depends only on the data
+        and the slice indices, so a file is written the same way every time.
+        """
         if self.shuffle != "auto":
             return resolve_shuffle(self.shuffle, self.cname, arr.dtype)
+        if self.clevel == 0:
+            return BITSHUFFLE
         with self._auto_lock:
-            if self._auto is None:
-                self._auto = choose_shuffle(arr, self.cname, self.clevel, self.block_bytes)
+            if index is None:
+                index, self._calls = self._calls, self._calls + 1
+            if self._auto is None or index & (index - 1) == 0:
+                for shuffle, size in trial_sizes(arr, self.cname, self.clevel, self.block_bytes).items():
+                    self._trial_totals[shuffle] += size
+                self._auto = min(SHUFFLE_CANDIDATES, key=self._trial_totals.__getitem__)
             return self._auto
 
-    def encode(self, buf: np.ndarray, threads: int | None = None) -> bytes:
+    def encode(self, buf: np.ndarray, threads: int | None = None, shuffle: int | None = None) -> bytes:
         """Compress one C-contiguous slice into a blosc1 chunk, with ``threads`` blosc threads
-        (default :attr:`threads`). Thread-safe.
+        (default :attr:`threads`) and the blosc ``shuffle`` filter (default :meth:`shuffle_for`).
+        Thread-safe.
 
         Raises
         ------
@@ -296,7 +321,8 @@ class MrczBlosc:
                 f"a z-slice of {arr.nbytes} bytes exceeds blosc's 2 GiB chunk limit; "
                 "write it uncompressed (compressor=None)"
             )
-        shuffle = self._shuffle_for(arr)
+        if shuffle is None:
+            shuffle = self.shuffle_for(arr)
         with blosc1_settings(threads or self.threads, self.block_bytes):
             return load_blosc1().compress_ptr(arr.ctypes.data, arr.size, arr.dtype.itemsize, self.clevel, shuffle, self.cname)
 

@@ -2,14 +2,13 @@
 
 The input is read in blocks of about 32 MiB of z-slices (decompressed on the fly) and written through
 :class:`streaming.MrczWriter`, so memory stays bounded and the output appears atomically, complete or
-not at all. Voxel size, JSON metadata, voltage, C3, gain, ORIGIN, N*START, the space group and the
-labels are carried over (one label is added). The CLI's ``convert``
-and batch conversion are built on this.
+not at all. Voxel size, JSON metadata, voltage, C3 and gain (where the input's writer stored them,
+else mrcz's defaults), ORIGIN, N*START, the space group and the labels are carried over (one label is
+added). The CLI's ``convert`` and batch conversion are built on this.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from fractions import Fraction
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MrczError, MrczWarning
+from ..format.identity import Strictness
+from ..format.names import BY_NAME
 from ..format.noise import suggest_tolerance
 from ..format.quantize import parse_tolerance
 from ..format.kept import rewrite_arguments
@@ -24,9 +25,8 @@ from .blocks import iter_blocks
 from .codec import load_blosc1, load_blosc2
 from .lazy import SliceArray
 from .opener import MrcFileInfo, open_mrc
+from .paths import Overwrite, PathLike, as_path
 from .streaming import MrczWriter, Progress
-
-PathLike = str | os.PathLike[str]
 BLOCK_BYTES = 32 * 2**20
 """Slices are read and written about this many bytes at a time."""
 
@@ -77,14 +77,14 @@ def convert_file(
     src: PathLike | MrcFileInfo,
     dst: PathLike,
     *,
-    compressor: str | None = "zstd",
+    compressor: str | None = BY_NAME,
     clevel: int = 1,
     shuffle: str = "auto",
     n_threads: int | None = None,
     keep_metadata: bool = True,
-    overwrite: bool = False,
+    overwrite: Overwrite = False,
     progress: Progress | None = None,
-    strict: bool = True,
+    strict: Strictness = "auto",
     tolerance: float | str | None = None,
     dtype: Any = None,
 ) -> Path:
@@ -93,19 +93,24 @@ def convert_file(
     Parameters
     ----------
     src
-        The input file, or a file already opened with :func:`open_mrc` (closed when done).
+        The input file (str, bytes or os.PathLike), or a file already opened with :func:`open_mrc`
+        (closed when done).
     dst
         The output file; written to a temporary file beside it and renamed into place when complete.
     compressor, clevel, shuffle, n_threads
-        As for :func:`napari_mrcz.write`; ``compressor=None`` writes plain MRC2014.
+        As for :func:`napari_mrcz.write`: by default ``dst``'s suffix decides (plain MRC2014 for
+        .mrc .mrcs .map .st .ali .rec .ccp4 .msk, zstd otherwise); ``compressor=None`` writes plain MRC2014.
     keep_metadata
         Carry the JSON metadata over (False: plain files that pass ``mrcfile.validate``).
     overwrite
-        Replace an existing ``dst``; False raises :class:`MrczError` if it exists.
+        False (default) raises :class:`MrczError` if ``dst`` exists; True replaces it unless it is
+        read-only; "force" replaces it even then.
     progress
         Called after each slice with (slices done, bytes in, bytes written).
     strict
-        See :func:`napari_mrcz.open_mrc`.
+        Inputs without the MAP ID and machine stamp (old-style MRC): True refuses them, "auto"
+        (default) converts them with a warning where the header agrees exactly with the file, False
+        whenever the data can be read; see :func:`napari_mrcz.open_mrc`.
     tolerance
         As for :func:`napari_mrcz.write` (lossy by your choice); or ``"auto"`` / ``"auto:F"``: F
         (default 1/16) times the noise that :func:`napari_mrcz.suggest_tolerance` estimates on up to
@@ -126,8 +131,8 @@ def convert_file(
     OSError
         A file cannot be read or written; ``dst`` is left as it was.
     """
-    dst = Path(dst)
-    if dst.exists() and not overwrite:
+    dst = as_path(dst)
+    if overwrite is False and dst.exists():
         raise MrczError(f"{dst} exists; pass overwrite=True (CLI: --force) to replace it")
     if not dst.absolute().parent.is_dir():
         raise MrczError(f"{dst}: the folder {dst.absolute().parent} does not exist")

@@ -18,17 +18,17 @@ import numpy as np
 from ..errors import HeaderError, UnsupportedError
 from ..format.chunks import ChunkIndex
 from ..format.constants import HEADER_BYTES
-from ..format.header import Header, parse_header
+from ..format.header import Header, decode_header, parse_header
+from ..format.identity import Strictness
 from ..format.metadata import decode_metadata
 from ..format.quantize import tolerance_from_labels
 from ..format.origin import origin_zyx
 from .codec import MrczBlosc, blosc2_gil_released, map_slices
 from .remote import RemoteSource, RunReader, is_url
 from .seekindex import index_chunks
+from .paths import PathLike, as_path
 from .sources import FileSource, Source, decompress_stream, stream_kind
 from .tilt import tilt_angles
-
-PathLike = str | os.PathLike[str]
 
 
 @dataclass(eq=False)
@@ -186,18 +186,23 @@ def _plain_size(header: Header) -> int:
     return header.data_offset + header.nz * header.slice_nbytes
 
 
-def open_mrc(path: PathLike, *, strict: bool = True, storage_options: dict[str, Any] | None = None) -> MrcFileInfo:
+def open_mrc(
+    path: PathLike, *, strict: Strictness = "auto", storage_options: dict[str, Any] | None = None
+) -> MrcFileInfo:
     """Open an MRC or MRCZ file (also ``.gz``/``.bz2`` of one) without reading its voxels.
 
     Parameters
     ----------
     path
-        The file, or a URL fsspec opens (``https://``, ``s3://``, ``gs://``, ...; needs
-        ``napari-mrcz[remote]``). A remote open costs at most 3 requests: the size, the header block
-        and, for MRCZ, the seek table (files without one are indexed by walking their chunk headers).
+        The file (str, bytes or os.PathLike), or a URL fsspec opens (``https://``, ``s3://``,
+        ``gs://``, ...; needs ``napari-mrcz[remote]``). A remote open costs at most 3 requests: the
+        size, the header block and, for MRCZ, the seek table (files without one are indexed by
+        walking their chunk headers).
     strict
-        When False, oddities that leave the data readable (no ``MAP`` ID, unknown machine stamp)
-        warn with :class:`MrczWarning` instead of raising.
+        Files without the ``MAP `` ID and machine stamp (old-style MRC, Amira): True refuses them;
+        "auto" (default) opens them with a :class:`MrczWarning` where the header agrees exactly with
+        the file (dimensions, mode and size), as ChimeraX and IMOD do; False opens any whose data
+        can be read, with the warning.
     storage_options
         For URLs: options of the fsspec filesystem (e.g. ``{"anon": True}`` for a public S3 bucket).
 
@@ -211,7 +216,7 @@ def open_mrc(path: PathLike, *, strict: bool = True, storage_options: dict[str, 
     """
     if is_url(path):
         return _open_url(str(path), strict, storage_options)
-    path = Path(path)
+    path = as_path(path)
     source: Source = FileSource(path)
     name = str(path)
     head = source.pread(HEADER_BYTES, 0)
@@ -220,7 +225,7 @@ def open_mrc(path: PathLike, *, strict: bool = True, storage_options: dict[str, 
         source.close()
 
         def needed(raw: bytes) -> int | None:
-            h = parse_header(raw, name, strict=strict)
+            h = decode_header(raw, name)  # for its size; the MAP ID is checked once decompressed
             return None if h.compressor else _plain_size(h)
 
         source = decompress_stream(path, kind, needed)
@@ -232,7 +237,7 @@ def open_mrc(path: PathLike, *, strict: bool = True, storage_options: dict[str, 
         raise
 
 
-def _open_url(url: str, strict: bool, storage_options: dict[str, Any] | None) -> MrcFileInfo:
+def _open_url(url: str, strict: Strictness, storage_options: dict[str, Any] | None) -> MrcFileInfo:
     source = RemoteSource(url, storage_options)
     try:
         head = source.pread(HEADER_BYTES, 0)
@@ -245,8 +250,10 @@ def _open_url(url: str, strict: bool, storage_options: dict[str, Any] | None) ->
         raise
 
 
-def _open_source(path: Path | str, source: Source | RemoteSource, head: bytes, name: str, strict: bool) -> MrcFileInfo:
-    header = parse_header(head, name, strict=strict)
+def _open_source(
+    path: Path | str, source: Source | RemoteSource, head: bytes, name: str, strict: Strictness
+) -> MrcFileInfo:
+    header = parse_header(head, name, strict=strict, file_size=source.size)
     if header.data_offset > source.size:
         raise HeaderError(
             f"{name}: NSYMBT={header.nsymbt} points past the end of the file "

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import MrczError
 from ..format.header import Header
+from ..format.identity import Strictness
 from ..format.quantize import tolerance_from_labels
 from .lazy import as_dask
 from .opener import MrcFileInfo, PathLike, open_mrc
@@ -88,7 +89,7 @@ def read(
     *,
     lazy: bool = False,
     n_threads: int | None = None,
-    strict: bool = True,
+    strict: Strictness = "auto",
     storage_options: dict[str, Any] | None = None,
 ) -> MrcImage:
     """Read an MRC or MRCZ file (or a ``.gz``/``.bz2`` of one).
@@ -96,14 +97,17 @@ def read(
     Parameters
     ----------
     path
-        The file, a URL (``https://``, ``s3://``, any fsspec URL; see :func:`open_mrc`), or a file
-        already opened with :func:`open_mrc` (not opened again).
+        The file (str, bytes or os.PathLike), a URL (``https://``, ``s3://``, any fsspec URL; see
+        :func:`open_mrc`), or a file already opened with :func:`open_mrc` (not opened again).
     lazy
         Return a dask array with one chunk per z-slice; nothing is decompressed until computed.
         Plain files are memory-mapped; gzip/bzip2 files are decompressed into memory first.
     n_threads
         blosc threads for decompression (None: all cores, at most 8).
-    strict, storage_options
+    strict
+        True, "auto" (default) or False: how to treat files without the MAP ID and machine stamp;
+        see :func:`open_mrc`.
+    storage_options
         See :func:`open_mrc`.
 
     Raises

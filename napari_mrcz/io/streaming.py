@@ -25,16 +25,16 @@ from .._version import __version__
 from ..errors import MrczError
 from ..format import seektable
 from ..format.build import build_header
-from ..format.constants import HEADER_BYTES
+from ..format.constants import HEADER_BYTES, MICROSCOPE_DEFAULTS, OUR_LABEL
 from ..format.dtypes import storage_dtype
 from ..format.kept import KeptFields
 from ..format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
+from ..format.names import BY_NAME, compressor_for
 from ..format.origin import check_origin
 from ..format.precision import Precision
 from .codec import MrczBlosc, default_threads
+from .paths import Overwrite, PathLike, as_path, check_replaceable
 from .stats import RunningStats, SliceStats, slice_stats
-
-PathLike = str | os.PathLike[str]
 Progress = Callable[[int, int, int], None]
 """Called after each z-slice with (slices done, bytes in, bytes written)."""
 
@@ -50,7 +50,8 @@ class MrczWriter:
     """Write an MRC/MRCZ file slice by slice; the header and statistics are finished on close.
 
     Use as a context manager: on an exception the temporary file is removed and the target is left as
-    it was. ``write`` takes one slice (NY, NX) or a block (k, NY, NX) at a time. Slices are summarised
+    it was. :meth:`close` a second time does nothing; :meth:`write` after :meth:`close` or
+    :meth:`abort` raises :class:`MrczError`. ``write`` takes one slice (NY, NX) or a block (k, NY, NX) at a time. Slices are summarised
     and compressed on ``n_threads`` threads, one slice each, while this thread writes finished slices in
     order; one slice per thread is in flight, so memory stays at the block plus a few slices.
 
@@ -79,16 +80,16 @@ class MrczWriter:
         voxel_size: Any = None,
         units: str = "Å",
         metadata: dict[str, Any] | None = None,
-        compressor: str | None = "zstd",
+        compressor: str | None = BY_NAME,
         clevel: int = 1,
         shuffle: str = "auto",
         n_threads: int | None = None,
         endianness: str = "<",
-        voltage: float = 0.0,
-        c3: float = 0.0,
-        gain: float = 1.0,
+        voltage: float | None = 0.0,
+        c3: float | None = 0.0,
+        gain: float | None = 1.0,
         lossy_cast: bool = False,
-        overwrite: bool = True,
+        overwrite: Overwrite = True,
         progress: Progress | None = None,
         ndim: int = 3,
         slices_per_volume: int | None = None,
@@ -97,9 +98,11 @@ class MrczWriter:
         origin: Any = None,
         kept: KeptFields | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = as_path(path)
+        self._state = "open"  # then "closed" or "aborted"
         self.precision = Precision(tolerance, dtype, lossy_cast)
         self.voxel_size = check_voxel_size(voxel_size, units)
+        compressor = compressor_for(self.path, compressor)
         self.kept = kept or KeptFields()
         if origin is not None:
             z, y, x = check_origin(origin, units, ndim)
@@ -108,10 +111,13 @@ class MrczWriter:
         if endianness not in _ENDIAN:
             raise MrczError(f"endianness must be '<' or '>' (or little/big), not {endianness!r}")
         self.byte_order = _ENDIAN[endianness]
+        self.extras = dict(MICROSCOPE_DEFAULTS)
         for name, value in (("voltage", voltage), ("c3", c3), ("gain", gain)):
+            if value is None:
+                continue  # not recorded: mrcz's default
             if not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
-                raise MrczError(f"{name} must be a finite number, not {value!r}")
-        self.extras = {"voltage": float(voltage), "c3": float(c3), "gain": float(gain)}
+                raise MrczError(f"{name} must be a finite number or None, not {value!r}")
+            self.extras[name] = float(value)
         self.extended = encode_metadata(metadata)
         if ndim not in (2, 3, 4) or (ndim == 4) != (slices_per_volume is not None):
             raise MrczError("ndim must be 2, 3, or 4 with slices_per_volume")
@@ -119,10 +125,7 @@ class MrczWriter:
         self.slices_per_volume = slices_per_volume
         self.overwrite = overwrite
         self.progress = progress
-        if not overwrite and self.path.exists():
-            raise MrczError(f"{self.path} exists; pass overwrite=True to replace it")
-        if self.path.is_dir():
-            raise MrczError(f"{self.path} is a folder, not a file name")
+        check_replaceable(self.path, overwrite)
         self.stats = RunningStats()
         self.slice_shape: tuple[int, int] | None = None
         self.stored: np.dtype | None = None
@@ -156,13 +159,16 @@ class MrczWriter:
         Raises
         ------
         MrczError
-            The slice shape or dtype differs from the first block's, or values cannot be stored.
+            The slice shape or dtype differs from the first block's, values cannot be stored, or the
+            writer was closed or aborted.
         """
         self._submit(block)
         self._finish_pending()
 
     def _submit(self, block: Any) -> None:
         """Hand a block's slices to the workers; they may still be reading it when this returns."""
+        if self._state != "open":
+            raise MrczError(f"{self.path}: the writer was {self._state}; nothing more can be written")
         arr = np.asarray(block)
         if arr.ndim == 2:
             arr = arr[np.newaxis]
@@ -181,23 +187,30 @@ class MrczWriter:
         if self._pool is None and self._threads > 1 and self.ndim != 2:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="napari-mrcz-write")
         for plane in arr:
+            z, prepared, shuffle = self._submitted, False, None
+            if self.codec is not None:  # chosen here, in slice order: the file never depends on which
+                if self.codec.samples(z):  # worker runs first; the few trial slices as stored values
+                    plane, prepared = self.precision.apply(plane, z), True
+                shuffle = self.codec.shuffle_for(plane, z)
             if self._pool is None:  # one thread, or one 2-D image: blosc's own threads
                 job: Future = Future()
-                job.set_result(self._encode(plane, self._threads, self._submitted))
+                job.set_result(self._encode(plane, self._threads, z, shuffle, prepared))
             else:
-                job = self._pool.submit(self._encode, plane, 1, self._submitted)
+                job = self._pool.submit(self._encode, plane, 1, z, shuffle, prepared)
             self._pending.append(job)
             self._submitted += 1
             while len(self._pending) > self._threads:  # one slice per worker in flight: measured as fast as more
                 self._finish(self._pending.popleft())
 
-    def _encode(self, plane: np.ndarray, threads: int, z: int) -> tuple[SliceStats | None, Any, int]:
+    def _encode(
+        self, plane: np.ndarray, threads: int, z: int, shuffle: int | None, prepared: bool
+    ) -> tuple[SliceStats | None, Any, int]:
         """Statistics and stored bytes of slice ``z`` (runs on a worker thread): its values are
-        quantized and converted here, so that work runs in parallel too."""
-        values = self.precision.apply(plane, z)
+        quantized and converted here (unless ``prepared``), so that work runs in parallel too."""
+        values = plane if prepared else self.precision.apply(plane, z)
         stats = slice_stats(values)
         stored = np.ascontiguousarray(values.astype(self.stored, copy=False))
-        data = stored.data if self.codec is None else self.codec.encode(stored, threads)
+        data = stored.data if self.codec is None else self.codec.encode(stored, threads, shuffle)
         return stats, data, plane.size * self._in_itemsize
 
     def _finish(self, job: Future[tuple[SliceStats | None, Any, int]]) -> None:
@@ -255,13 +268,19 @@ class MrczWriter:
         return (self.count, *self.slice_shape)
 
     def close(self) -> Path:
-        """Finish the header and move the file into place.
+        """Finish the header and move the file into place; returns the path. Closing again does nothing.
 
         Raises
         ------
         MrczError
-            Nothing was written, or the slice count does not fit ``ndim``.
+            Nothing was written, the slice count does not fit ``ndim``, or the writer was aborted.
+        ReadOnlyTargetError
+            The target became read-only while writing (and ``overwrite`` is not "force").
         """
+        if self._state == "closed":
+            return self.path
+        if self._state == "aborted":
+            raise MrczError(f"{self.path}: the writer was aborted; nothing was written")
         try:
             self._drain()
             if self.count == 0 or self.stored is None:
@@ -276,7 +295,7 @@ class MrczWriter:
                 nsymbt=len(self.extended),
                 exttyp=JSON_EXTTYP if self.extended else "",
                 packed_bytes=self.bytes_out if self.codec else 0,
-                label=f"napari-mrcz {__version__}",
+                label=f"{OUR_LABEL} {__version__}",
                 extra_labels=self.precision.labels,
                 kept=self.kept,
                 **self.extras,
@@ -293,6 +312,8 @@ class MrczWriter:
             os.fsync(self._file.fileno())
             self._file.close()
             _set_mode(self._tmp, self.path)
+            if self.overwrite is True:
+                check_replaceable(self.path, True)  # it may have been made read-only meanwhile
             if self.overwrite:
                 os.replace(self._tmp, self.path)
             else:
@@ -301,10 +322,14 @@ class MrczWriter:
         except BaseException:
             self.abort()
             raise
+        self._state = "closed"
         return self.path
 
     def abort(self) -> None:
-        """Discard everything written; the target path is untouched."""
+        """Discard everything written; the target path is untouched. Does nothing after :meth:`close`."""
+        if self._state == "closed":
+            return
+        self._state = "aborted"
         for job in self._pending:
             job.cancel()
         self._pending.clear()

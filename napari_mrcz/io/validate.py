@@ -33,10 +33,9 @@ from ..format.modes import KNOWN_MODES, PACKED_MODES, byte_order_from_machst
 from ..format.metadata import JSON_EXTTYP, decode_metadata
 from .opener import MrcFileInfo, open_mrc
 from .seekindex import compare, read_seek_table
+from .paths import PathLike, as_path
 from .sources import stream_kind
 from .stats_check import check_stats
-
-PathLike = str | os.PathLike[str]
 SEVERITIES = ("warning", "error", "fatal")
 """warning: allowed but unusual; error: breaks a rule (the file is invalid); fatal: unreadable."""
 
@@ -266,7 +265,7 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
     Parameters
     ----------
     path
-        The file (also ``.gz``/``.bz2`` of one).
+        The file (also ``.gz``/``.bz2`` of one): str, bytes or os.PathLike.
     check_stats
         Read all data to check the statistics (and that every compressed slice decodes).
     n_threads
@@ -278,7 +277,13 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
         Every finding, in the order checked. :func:`is_valid` tells whether any is an error.
         Nothing is raised for any file content, or for a path that cannot be opened (a 'fatal'
         problem says so).
+
+    Raises
+    ------
+    MrczError
+        ``path`` is not a str, bytes or os.PathLike.
     """
+    path = as_path(path)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # a folder, or a pipe that would block
             return [Problem(f"cannot open {path}: not a regular file", "fatal")]

@@ -7,6 +7,7 @@ lazy array-likes are written with bounded memory and atomically.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -16,13 +17,15 @@ import numpy as np
 
 from ..errors import MrczError
 from ..format.dtypes import storage_dtype
+from ..format.names import BY_NAME
 from ..format.precision import INT, integer_dtype_for
 from ..format.quantize import check_tolerance
 from ..format.kept import KeptFields, rewrite_arguments
 from ..format.metadata import angstrom_per
 from .blocks import iter_blocks
+from .paths import Overwrite, PathLike
 from .reader import MrcImage
-from .streaming import MrczWriter, PathLike, Progress
+from .streaming import MrczWriter, Progress
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -34,7 +37,7 @@ def write(
     voxel_size: Any = None,
     units: str = "Å",
     metadata: dict[str, Any] | None = None,
-    compressor: str | None = "zstd",
+    compressor: str | None = BY_NAME,
     clevel: int = 1,
     shuffle: str = "auto",
     n_threads: int | None = None,
@@ -43,19 +46,20 @@ def write(
     c3: float | None = None,
     gain: float | None = None,
     lossy_cast: bool = False,
-    overwrite: bool = True,
+    overwrite: Overwrite = True,
     progress: Progress | None = None,
     tolerance: float | None = None,
     dtype: Any = None,
     origin: Any = None,
     labels: Sequence[str] = (),
 ) -> Path:
-    """Write ``data`` to an MRCZ file (or plain MRC2014 with ``compressor=None``).
+    """Write ``data`` to an MRC2014 or MRCZ file, the format chosen by the file name unless given.
 
     Parameters
     ----------
     path
-        Target file; written to a temporary file beside it and renamed into place when complete.
+        Target file (str, bytes or os.PathLike); written to a temporary file beside it and renamed
+        into place when complete.
     data
         2-D image, 3-D stack/volume (z, y, x) or 4-D volume stack; numpy, dask or any array-like with
         ``shape``, ``dtype`` and slicing. dask and other lazy arrays are streamed slice by slice.
@@ -76,22 +80,26 @@ def write(
         ``napari-mrcz <version>`` label every file gets (at most 10 labels in all; see
         :func:`napari_mrcz.format.kept.merged_labels`).
     compressor
-        'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC.
+        'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC. Not given: plain MRC for
+        the plain suffixes (.mrc .mrcs .map .st .ali .rec .ccp4 .msk, any case), which mrcfile, IMOD
+        and RELION read; zstd for .mrcz and any other name. A compressor given with a plain suffix
+        writes MRCZ and warns (only mrcz-aware readers open it).
     clevel
         Compression level 0-9.
     shuffle
-        'auto', 'bit', 'byte' or 'none'.
+        'auto' (the smaller of bit- and byte-shuffle on a sample, per file), 'bit', 'byte' or 'none'.
     n_threads
         blosc threads (None: all cores, at most 8).
     endianness
         '<' (little, default) or '>' (big).
     voltage, c3, gain
-        Microscope kV, spherical aberration in mm, detector gain (MRCZ header words); None for
-        0, 0 and 1 (or the image's).
+        Microscope kV, spherical aberration in mm, detector gain (mrcz's header words, bytes
+        132-143); None: the image's, else mrcz's defaults (0, 0 and 1).
     lossy_cast
         Allow rounding float64/complex128 to float32/complex64.
     overwrite
-        Replace an existing file (default); False raises if ``path`` exists.
+        True (default): replace an existing file, unless it is read-only (as ``open(path, "wb")``
+        refuses it); "force": replace it even then (like ``cp -f``); False: refuse any existing file.
     progress
         Called after each slice with (slices done, bytes in, bytes written).
     tolerance
@@ -120,8 +128,11 @@ def write(
     ------
     MrczError
         Invalid arguments, ``data`` that is not an array (a list, a scalar: the message names its
-        type), unsupported dtype or shape, values that cannot be stored losslessly, or (with
-        ``dtype``) values that are not integers or do not fit; the target is left as it was.
+        type), unsupported dtype or shape, a dask array with unknown chunk sizes, values that cannot
+        be stored losslessly or (with ``dtype``) are not integers or do not fit, metadata nested too
+        deeply or too large for the extended header, a .gz/.bz2 name; the target is left as it was.
+    ReadOnlyTargetError
+        ``path`` is a read-only file and ``overwrite`` is not "force" (an MrczError and a PermissionError).
     OSError
         The file cannot be written (permissions, disk full); the target is left as it was.
     """
@@ -145,6 +156,11 @@ def write(
             f"{type(data).__name__}; convert it with numpy.asarray(...)"
         )
     shape = tuple(data.shape)
+    if any(isinstance(n, float) and math.isnan(n) for n in shape):
+        raise MrczError(
+            f"data has unknown chunk sizes (shape {shape}); call data.compute_chunk_sizes() first "
+            "(dask arrays made by boolean indexing or filtering do not know their length)"
+        )
     if not 2 <= len(shape) <= 4 or 0 in shape:
         raise MrczError(f"data must be 2-D, 3-D or 4-D with no empty axis, not shape {shape}")
     if any(n > 2**31 - 1 for n in (shape[-1], shape[-2], int(np.prod(shape[:-2])))):

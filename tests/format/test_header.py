@@ -26,6 +26,7 @@ def test_build_then_parse(order: str, compressor: str | None) -> None:
     raw = build_header(
         shape=(4, 6, 8), dtype=np.dtype(order + "i2"), byte_order=order, voxel_size=(3.0, 2.0, 1.5),
         compressor=compressor, stats=(1, 9, 5, 2), voltage=300, c3=2.7, gain=0.5, nsymbt=10, exttyp="json",
+        label="napari-mrcz test",
     )
     h = parse_header(raw)
     assert (h.nx, h.ny, h.nz) == (8, 6, 4)

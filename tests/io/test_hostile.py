@@ -403,20 +403,24 @@ def test_generated_hostile_file(name: str, generated: dict[str, Path]) -> None:
 
 
 def test_missing_map_id_strict_refuses_permissive_reads(tmp_path: Path) -> None:
-    """Without the MAP ID and machine stamp strict reading refuses (HeaderError naming the MAP ID);
-    strict=False warns and still returns the right data."""
+    """Without the MAP ID and machine stamp strict=True refuses (HeaderError naming the MAP ID); the
+    default ("auto", the header agrees with the file) and strict=False warn and return the right data.
+    (tests/io/test_identity.py covers the kind.)"""
 
     def edit(raw: bytearray, _: Path) -> None:
         raw[208:216] = bytes(8)
 
     path = _mutated(tmp_path, "no_map_id_no_stamp.mrc", None, edit)
-    for call in (lambda: nm.read(path), lambda: nm.read(path, lazy=True), lambda: nm.open_mrc(path)):
+    strict = (lambda: nm.read(path, strict=True), lambda: nm.read(path, lazy=True, strict=True),
+              lambda: nm.open_mrc(path, strict=True))
+    for call in strict:
         with pytest.raises(HeaderError, match=r"'MAP ' ID.*|no_map_id"):
             call()
-    with pytest.warns(MrczWarning, match="MAP"):
-        image = nm.read(path, strict=False)
     expected = np.random.default_rng(7).standard_normal((4, 16, 16)).astype(np.float32)
-    assert np.array_equal(image.data, expected)
+    for level in ("auto", False):
+        with pytest.warns(MrczWarning, match="MAP"):
+            image = nm.read(path, strict=level)
+        assert np.array_equal(image.data, expected)
 
 
 # ------------------------------------------------------------- side metadata: warn, keep the pixels

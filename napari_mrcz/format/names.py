@@ -1,0 +1,84 @@
+"""What a file name says about the format to write: the suffix rule every writer shares.
+
+Plain MRC2014 suffixes (IMOD, RELION, CCP4 and EMDB use them) get plain MRC that every MRC reader
+opens; ``.mrcz`` and any other name get MRCZ with the default codec. Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+from ..errors import MrczError, MrczWarning
+
+PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4", ".msk")
+"""Suffixes of plain MRC2014 files (CCP4 maps and masks included); case-insensitive."""
+COMPRESSED_SUFFIX = ".mrcz"
+STREAM_SUFFIXES = (".gz", ".bz2")
+"""Read (decompressed into memory), never written."""
+DEFAULT_COMPRESSOR = "zstd"
+
+
+class _ByName:
+    """The type of :data:`BY_NAME`."""
+
+    def __repr__(self) -> str:
+        return "BY_NAME"
+
+    def __reduce__(self) -> str:
+        return "BY_NAME"  # pickles (write_async, dask) as the same object
+
+
+BY_NAME: Any = _ByName()
+"""Default of ``compressor=`` in the writers: decided by the file name (see :func:`compressor_for`)."""
+
+
+def suffix_kind(path: str | os.PathLike[str]) -> str:
+    """'plain', 'mrcz', 'stream' (.gz/.bz2) or 'other' for a file name (case-insensitive)."""
+    name = os.fsdecode(path).lower()
+    if name.endswith(STREAM_SUFFIXES):
+        return "stream"
+    if name.endswith(COMPRESSED_SUFFIX):
+        return "mrcz"
+    if name.endswith(PLAIN_SUFFIXES):
+        return "plain"
+    return "other"
+
+
+def compressor_for(path: str | os.PathLike[str], compressor: Any = BY_NAME) -> str | None:
+    """The compressor to write ``path`` with: the caller's, or by the suffix when it is :data:`BY_NAME`.
+
+    By name: plain suffixes (:data:`PLAIN_SUFFIXES`) give None (plain MRC2014, readable by mrcfile,
+    IMOD, RELION), ``.mrcz`` and any other name the default codec (zstd). An explicit compressor is
+    kept; None always means plain MRC.
+
+    Raises
+    ------
+    MrczError
+        ``path`` ends in .gz or .bz2, which are read but not written.
+
+    Warns
+    -----
+    MrczWarning
+        A compressor was asked for with a plain suffix: the file is MRCZ, which only mrcz-aware readers
+        open.
+    """
+    kind = suffix_kind(path)
+    name = os.path.basename(os.fsdecode(path))
+    if kind == "stream":
+        raise MrczError(
+            f"{name}: gzip/bzip2 files are read but not written; write {name.rsplit('.', 1)[0]} "
+            "and compress it afterwards, or write .mrcz"
+        )
+    if compressor is BY_NAME:
+        return None if kind == "plain" else DEFAULT_COMPRESSOR
+    if compressor is not None and kind == "plain":
+        warnings.warn(
+            f"{name}: written as MRCZ ({compressor}-compressed) because a compressor was given; only "
+            "mrcz-aware readers (napari-mrcz, mrcz, RosettaSciIO) can open it. Name it .mrcz, or pass "
+            "compressor=None for plain MRC",
+            MrczWarning,
+            stacklevel=3,
+        )
+    return compressor
