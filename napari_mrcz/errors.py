@@ -24,7 +24,8 @@ class UnsupportedError(MrczError):
 
 
 class MrczWarning(RuntimeWarning):
-    """A recoverable oddity in a file (reported when reading with ``strict=False`` or for metadata)."""
+    """A recoverable oddity: a file opened without its MAP ID, metadata that cannot be read, a
+    compressor asked for with a plain MRC file name."""
 
 
 class ReadOnlyTargetError(PermissionError, MrczError):

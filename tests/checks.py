@@ -22,3 +22,27 @@ def assert_roundtrip(path: Path, data: np.ndarray, **write_options: Any) -> nm.M
         assert np.array_equal(got, expected, equal_nan=True)
     assert eager.metadata == (write_options.get("metadata") or {})
     return eager
+
+
+def random_data(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
+    """Values that fill ``dtype`` (integers across its whole range, floats and complex normal)."""
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dt)
+    if dt.kind == "f":
+        return rng.standard_normal(shape).astype(dt)
+    info = np.iinfo(dt)
+    return rng.integers(info.min, info.max, shape, endpoint=True).astype(dt)
+
+
+def mrcfile_permissive_data(path: Path) -> np.ndarray:
+    """What ``mrcfile.open(path, permissive=True)`` reads (the oracle for files without a MAP ID)."""
+    import warnings
+
+    import mrcfile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with mrcfile.open(path, permissive=True) as mrc:
+            return np.array(mrc.data)

@@ -10,6 +10,7 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 import pytest
+from checks import random_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,17 +20,6 @@ from napari_mrcz.format.header import HEADER_DTYPE
 
 MRCFILE_DTYPES = ["i1", "i2", "f4", "c8", "u2", "f2"]  # modes 0, 1, 2, 4, 6, 12
 STAMPS = {"zero": bytes(4), "garbage": b"\x01\x00\x7f\xee", "ascii": b"ABCD", "ones": b"\xff\xff\xff\xff"}
-
-
-def _data(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    dt = np.dtype(dtype)
-    if dt.kind == "c":
-        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dt)
-    if dt.kind == "f":
-        return rng.standard_normal(shape).astype(dt)
-    info = np.iinfo(dt)
-    return rng.integers(info.min, info.max, shape, endpoint=True).astype(dt)
 
 
 def _restamp(path: Path, stamp: bytes, drop_map_id: bool = False) -> None:
@@ -58,7 +48,7 @@ def _mrcfile(path: Path, data: np.ndarray, order: str, axes: tuple[int, int, int
 )
 def test_mrcfile_files_without_a_stamp(tmp_path: Path, dtype: str, order: str, shape: tuple, stamp: str,
                                         drop_map_id: bool) -> None:
-    data = _data(shape, dtype, sum(shape))
+    data = random_data(shape, dtype, sum(shape))
     path = tmp_path / "f.mrc"
     _mrcfile(path, data, order)
     _restamp(path, STAMPS[stamp], drop_map_id)
@@ -76,7 +66,7 @@ def test_mrcfile_files_without_a_stamp(tmp_path: Path, dtype: str, order: str, s
 def test_every_mode_and_axis_order(tmp_path: Path, order: str, dtype: str, axes: tuple) -> None:
     """Tiny dimensions (1 voxel) and zero axis words leave the least to go on."""
     for shape in ((1, 1, 1), (1, 1, 4), (3, 2, 2), (2, 7, 5)):
-        data = _data(shape, dtype, 3)
+        data = random_data(shape, dtype, 3)
         path = tmp_path / "f.mrc"
         _mrcfile(path, data, order, axes)
         stamped = nm.read(path).data  # the stamp still says the order
@@ -92,7 +82,7 @@ def test_every_mode_and_axis_order(tmp_path: Path, order: str, dtype: str, axes:
 @pytest.mark.parametrize("dtype", ["i4", "u4", "i2", "f4"])
 @pytest.mark.parametrize("compressor", [None, "zstd"])
 def test_our_files_without_a_stamp(tmp_path: Path, order: str, dtype: str, compressor: str | None) -> None:
-    data = _data((3, 9, 11), dtype, 5)
+    data = random_data((3, 9, 11), dtype, 5)
     path = tmp_path / ("f.mrcz" if compressor else "f.mrc")
     nm.write(path, data, compressor=compressor, endianness=order)
     for stamp in STAMPS.values():

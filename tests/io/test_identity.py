@@ -11,9 +11,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import mrcfile
 import numpy as np
 import pytest
+from checks import mrcfile_permissive_data, random_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,16 +26,6 @@ EDGES = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "ed
 DTYPES = ["i1", "i2", "f4", "c8", "u2", "f2", "i4", "u4"]
 IDS = {"zeros": (bytes(4), bytes(4)), "garbage": (b"\x12\xa73\x9c", b"\x01\x00\x7f\xee"),
        "spaces": (b"    ", b"    "), "map_lowercase": (b"map ", bytes(4))}
-
-
-def _data(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    dt = np.dtype(dtype)
-    if dt.kind == "c":
-        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dt)
-    if dt.kind == "f":
-        return rng.standard_normal(shape).astype(dt)
-    return rng.integers(0, 100, shape).astype(dt)
 
 
 def _without_id(path: Path, data: np.ndarray, how: str, order: str = "<", compressor: str | None = None,
@@ -71,7 +61,7 @@ def _read_levels(path: Path) -> dict[object, object]:
     order=st.sampled_from(["<", ">"]),
 )
 def test_consistent_files_open_by_default(tmp_path: Path, dtype: str, shape: tuple, how: str, order: str) -> None:
-    data = _data(shape, dtype, sum(shape))
+    data = random_data(shape, dtype, sum(shape))
     path = _without_id(tmp_path / "f.mrc", data, how, order)
     levels = _read_levels(path)
     assert isinstance(levels[True], HeaderError) and "MAP" in str(levels[True])
@@ -92,7 +82,7 @@ INCONSISTENT = {
 @pytest.mark.parametrize("how", sorted(IDS))
 @pytest.mark.parametrize("case", sorted(INCONSISTENT))
 def test_less_certain_files_need_permissive(tmp_path: Path, dtype: str, how: str, case: str) -> None:
-    data = _data((3, 10, 7), dtype, 1)
+    data = random_data((3, 10, 7), dtype, 1)
     path = _without_id(tmp_path / "f.mrc", data, how, **INCONSISTENT[case])  # type: ignore[arg-type]
     levels = _read_levels(path)
     for level in (True, "auto"):
@@ -105,7 +95,7 @@ def test_less_certain_files_need_permissive(tmp_path: Path, dtype: str, how: str
 @pytest.mark.parametrize("how", sorted(IDS))
 @pytest.mark.parametrize("damage", ["truncated", "dims_too_big", "mode_unknown", "axes_broken", "noise"])
 def test_broken_files_are_refused_at_every_level(tmp_path: Path, how: str, damage: str) -> None:
-    path = _without_id(tmp_path / "f.mrc", _data((3, 10, 7), "f4", 2), how)
+    path = _without_id(tmp_path / "f.mrc", random_data((3, 10, 7), "f4", 2), how)
     raw = bytearray(path.read_bytes())
     if damage == "truncated":
         raw = raw[:-5]
@@ -126,10 +116,7 @@ def test_old_style_particle_stack_from_the_corpus() -> None:
     path = EDGES / "old_style_no_map_id.mrcs"
     if not path.is_file():
         pytest.skip("no shared corpus")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with mrcfile.open(path, permissive=True) as mrc:
-            expected = np.array(mrc.data)
+    expected = mrcfile_permissive_data(path)
     with pytest.warns(MrczWarning, match=r"no 'MAP ' ID at byte 208.*old-style"):
         image = nm.read(path)
     assert np.array_equal(image.data, expected)
@@ -169,7 +156,7 @@ def test_convert_levels(tmp_path: Path, name: str, capsys: pytest.CaptureFixture
 
 
 def test_cli_permissive_for_less_certain_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    data = _data((3, 10, 7), "i2", 4)
+    data = random_data((3, 10, 7), "i2", 4)
     source = _without_id(tmp_path / "tail.mrc", data, "zeros", tail=b"\0" * 64)
     assert main(["convert", str(source), str(tmp_path / "a.mrcz"), "-q"]) == 1
     assert "--permissive" in capsys.readouterr().err
