@@ -51,9 +51,10 @@ class MrczWriter:
 
     Use as a context manager: on an exception the temporary file is removed and the target is left as
     it was. :meth:`close` a second time does nothing; :meth:`write` after :meth:`close` or
-    :meth:`abort` raises :class:`MrczError`. ``write`` takes one slice (NY, NX) or a block (k, NY, NX) at a time. Slices are summarised
-    and compressed on ``n_threads`` threads, one slice each, while this thread writes finished slices in
-    order; one slice per thread is in flight, so memory stays at the block plus a few slices.
+    :meth:`abort` raises :class:`MrczError`. ``write`` takes one slice (NY, NX) or a block (k, NY, NX)
+    at a time. Slices are summarised and compressed on ``n_threads`` threads, one slice each, while
+    this thread writes finished slices in order; one slice per thread is in flight, so memory stays at
+    the block plus a few slices.
 
     Parameters
     ----------
