@@ -32,7 +32,7 @@ def _error(read: float, written: float) -> float:
     return abs(read - written) / written
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(voxels, samplings)
 def test_read_is_within_float32_precision(voxel: float, n: int) -> None:
     read = voxel_from_cell(cell_from_voxel(voxel, n), n)
