@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--clevel", type=int, default=1, choices=range(10), metavar="0-9",
                       help="compression level (default 1)")
     conv.add_argument("--shuffle", default="auto", choices=("auto", "bit", "byte", "none"),
-                      help="blosc shuffle filter (default auto: bitshuffle)")
+                      help="blosc shuffle filter (default auto: the smallest of bit, byte and none on samples)")
     conv.add_argument("--threads", type=positive_int, default=None, metavar="N", help="blosc threads (default: all cores, at most 8)")
     conv.add_argument("--tolerance", type=tolerance_arg, metavar="T|auto[:F]",
                       help="lossy: round float data so every value is within T (data units) of the original; "
