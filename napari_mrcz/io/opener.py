@@ -8,7 +8,6 @@ decompresses) any run of z-slices; ``reader.read`` and ``lazy.SliceArray`` are b
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
