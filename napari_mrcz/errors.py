@@ -23,5 +23,9 @@ class UnsupportedError(MrczError):
     """The file or the data uses a mode, compressor or dtype this package cannot handle."""
 
 
+class VerifyError(MrczError):
+    """A converted file does not read back equal to its input (values, voxel size, origin or metadata)."""
+
+
 class MrczWarning(RuntimeWarning):
     """A recoverable oddity in a file (reported when reading with ``strict=False`` or for metadata)."""
