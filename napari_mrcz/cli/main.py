@@ -260,7 +260,7 @@ def _convert(args: argparse.Namespace) -> int:
     if args.out_dir is not None:
         if args.workers is not None and (args.workers < 1 or args.scheduler):
             raise _UsageError("--workers must be at least 1, and applies only without --scheduler")
-        results = batch.convert_paths(args, output_compressor(Path("x" + args.suffix), args.compressor))
+        results = batch.convert_paths(args, output_compressor(Path("*" + args.suffix), args.compressor))
         return EXIT_ERROR if any(r.status == "failed" for r in results) else EXIT_OK
     many = [f"--{k.replace('_', '-')}" for k in ("suffix", "scheduler", "workers", "verify", "json")
             if getattr(args, k) not in (None, False, ".mrcz")]

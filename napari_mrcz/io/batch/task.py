@@ -91,7 +91,7 @@ def _result(job: Job, status: Any, why: str, start: float, verified: bool, caugh
     return ConvertResult(
         str(job.source), str(job.output), status, why, file_size(job.source),
         file_size(job.output) if status != "failed" else 0, time.perf_counter() - start, verified,
-        tuple(reason(w.message) for w in caught),
+        tuple(dict.fromkeys(reason(w.message) for w in caught)),  # verifying reopens the input: once each
     )
 
 
