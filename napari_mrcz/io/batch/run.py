@@ -168,7 +168,10 @@ class _Tally:
 
 def _run(jobs: list[Job], settings: Settings, scheduler: Any, n_workers: int) -> Iterator[ConvertResult]:
     """Results of the jobs as they finish; a task lost to its worker (killed, out of memory) fails."""
-    from distributed import as_completed
+    try:
+        from distributed import as_completed
+    except ImportError:
+        raise MrczError("converting many files needs dask.distributed: pip install 'napari-mrcz[cluster]'") from None
 
     with _client(scheduler, n_workers) as client:
         token = uuid.uuid4().hex[:8]
