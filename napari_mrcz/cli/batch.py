@@ -44,6 +44,20 @@ def add_arguments(conv: argparse.ArgumentParser) -> None:
     group.add_argument("--json", action="store_true", help="print the per-file results as JSON instead of a table")
 
 
+def usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the mix of ``convert`` arguments (either form), or None."""
+    if args.out_dir is None:
+        many = [f"--{k.replace('_', '-')}" for k in ("suffix", "scheduler", "workers", "verify", "json")
+                if getattr(args, k) not in (None, False, ".mrcz")]
+        if many:
+            return f"{' '.join(many)} needs --out-dir DIR"
+        if len(args.paths) != 2:
+            return "give IN OUT, or IN [IN ...] --out-dir DIR"
+    elif args.workers is not None and (args.workers < 1 or args.scheduler):
+        return "--workers must be at least 1, and applies only without --scheduler"
+    return None
+
+
 def convert_paths(args: argparse.Namespace, compressor: str | None) -> list[ConvertResult]:
     """Run the conversion ``args`` asks for; prints progress, warnings and the summary."""
     from tqdm import tqdm

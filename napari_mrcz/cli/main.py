@@ -257,17 +257,12 @@ def output_compressor(path: Path, compressor: str | None) -> str | None:
 def _convert(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    problem = batch.usage_problem(args)
+    if problem:
+        raise _UsageError(problem)
     if args.out_dir is not None:
-        if args.workers is not None and (args.workers < 1 or args.scheduler):
-            raise _UsageError("--workers must be at least 1, and applies only without --scheduler")
         results = batch.convert_paths(args, output_compressor(Path("*" + args.suffix), args.compressor))
         return EXIT_ERROR if any(r.status == "failed" for r in results) else EXIT_OK
-    many = [f"--{k.replace('_', '-')}" for k in ("suffix", "scheduler", "workers", "verify", "json")
-            if getattr(args, k) not in (None, False, ".mrcz")]
-    if many:
-        raise _UsageError(f"{' '.join(many)} needs --out-dir DIR")
-    if len(args.paths) != 2:
-        raise _UsageError("give IN OUT, or IN [IN ...] --out-dir DIR")
     src, dst = map(Path, args.paths)
     compressor = output_compressor(dst, args.compressor)
     if dst.exists() and not args.force:

@@ -175,10 +175,8 @@ def _run(jobs: list[Job], settings: Settings, scheduler: Any, n_workers: int) ->
 
     with _client(scheduler, n_workers) as client:
         token = uuid.uuid4().hex[:8]
-        futures = {
-            client.submit(run_job, job, settings, key=f"napari-mrcz-convert-{token}-{i}", pure=False): job
-            for i, job in enumerate(jobs)
-        }
+        keys = [f"napari-mrcz-convert-{token}-{i}" for i in range(len(jobs))]
+        futures = dict(zip(client.map(run_job, jobs, [settings] * len(jobs), key=keys, pure=False), jobs))
         for future in as_completed(futures):
             job = futures[future]
             try:
