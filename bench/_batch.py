@@ -70,8 +70,9 @@ def bench_batch(small: bool, rounds: int, tmp: Path) -> dict:
     for workers in (w for w in WORKERS if w <= max(cores, 1)):
         start = time.perf_counter()
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                          silence_logs=40) as cluster, Client(cluster) as client:
-            client.run(importlib.import_module, "napari_mrcz.io.batch.task")  # what the first task would pay
+                          silence_logs=40) as cluster, Client(cluster, set_as_default=False) as client:
+            for module in ("napari_mrcz.io.batch.task", "dask.array"):  # what each worker's first task pays
+                client.run(importlib.import_module, module)
             startup[workers] = time.perf_counter() - start
 
             def on_cluster(files: list[Path], out: Path, client=client, workers=workers) -> None:

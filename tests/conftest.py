@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,16 @@ def testdata() -> Path:
     if not TESTDATA.is_dir():
         pytest.skip(f"no shared corpus at {TESTDATA}")
     return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """The address of a dask.distributed LocalCluster of two worker processes (one thread each), started
+    once for the tests that need one."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster:
+        yield cluster.scheduler_address
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -15,8 +15,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import MrczWarning
-from ..io.batch import ConvertResult, convert_many
-from ..io.batch.run import BatchProgress
+from ..io.batch import BatchProgress, ConvertResult, convert_many
 from .info import size_text
 
 EXAMPLES = """

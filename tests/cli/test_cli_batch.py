@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +23,14 @@ from napari_mrcz.io.convert import convert_file
 
 from test_cli import run
 
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """The address of a LocalCluster of two worker processes."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cluster:
-        yield cluster.scheduler_address
-
-
-def test_table_json_and_exit_status(scheduler: str, testdata: Path, tmp_path: Path) -> None:
+def test_table_json_and_exit_status(dask_scheduler: str, testdata: Path, tmp_path: Path) -> None:
     folder, out = tmp_path / "in", tmp_path / "out"
     shutil.copytree(testdata / "mrcz", folder, ignore=shutil.ignore_patterns("*.npy"))
     shutil.copy(testdata / "bad/truncated_chunk.mrcz", folder / "hostile.mrcz")
-    first = run("convert", folder, "--out-dir", out, "--scheduler", scheduler, "--verify")
+    first = run("convert", folder, "--out-dir", out, "--scheduler", dask_scheduler, "--verify")
     assert first.returncode == 1, first.stderr
     lines = first.stdout.splitlines()
     assert lines[0].split()[:4] == ["status", "input", "output", "in"]
@@ -49,14 +40,14 @@ def test_table_json_and_exit_status(scheduler: str, testdata: Path, tmp_path: Pa
     assert lines[-1].startswith("13 files: 12 done, 0 skipped, 1 failed; converted") and "MB/s" in lines[-1]
     assert "Traceback" not in first.stderr
 
-    again = run("convert", folder, "--out-dir", out, "--scheduler", scheduler, "--verify", "--json")
+    again = run("convert", folder, "--out-dir", out, "--scheduler", dask_scheduler, "--verify", "--json")
     results = {Path(r["input"]).name: r for r in json.loads(again.stdout)}
     assert again.returncode == 1 and results["hostile.mrcz"]["status"] == "failed"
     assert {r["status"] for n, r in results.items() if n != "hostile.mrcz"} == {"skipped"}
     assert results["movie_int8_zstd1.mrcz"]["verified"] and results["movie_int8_zstd1.mrcz"]["ratio"] > 0
 
     (folder / "hostile.mrcz").unlink()
-    quiet = run("convert", folder, "--out-dir", out, "--scheduler", scheduler, "-q")
+    quiet = run("convert", folder, "--out-dir", out, "--scheduler", dask_scheduler, "-q")
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
@@ -103,7 +94,7 @@ def command(*args: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-def test_interrupted_run_completes_when_run_again(sig: signal.Signals, scheduler: str, tmp_path: Path) -> None:
+def test_interrupted_run_completes_when_run_again(sig: signal.Signals, dask_scheduler: str, tmp_path: Path) -> None:
     """The command and its local workers are killed (SIGKILL: a batch system ending the job) or
     interrupted (SIGINT to the process group: Ctrl-C) after some files are done; running it again (here
     on a scheduler) converts the rest, rewrites none of the finished ones, and gives the files a clean
@@ -134,7 +125,7 @@ def test_interrupted_run_completes_when_run_again(sig: signal.Signals, scheduler
     before = {name: (out / name).stat() for name in finished}
 
     again = subprocess.run(command("convert", inputs[0].parent, "--out-dir", out, *options, "--json",
-                                   "--scheduler", scheduler),
+                                   "--scheduler", dask_scheduler),
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     statuses = {Path(r["output"]).name: r["status"] for r in json.loads(again.stdout)}

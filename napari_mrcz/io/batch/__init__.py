@@ -10,7 +10,7 @@ returns one :class:`ConvertResult` per file. It parses no bytes itself. May impo
 from __future__ import annotations
 
 from .plan import INPUT_SUFFIXES, ConvertResult
-from .run import convert_many
+from .run import BatchProgress, convert_many
 from .verify import compare_files
 
-__all__ = ["INPUT_SUFFIXES", "ConvertResult", "compare_files", "convert_many"]
+__all__ = ["INPUT_SUFFIXES", "BatchProgress", "ConvertResult", "compare_files", "convert_many"]

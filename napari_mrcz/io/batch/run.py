@@ -8,6 +8,7 @@ re-run skips what is complete. dask.distributed is imported only when there is w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -124,9 +125,6 @@ def convert_many(
     out.mkdir(parents=True, exist_ok=True)
     files, unfound = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
     pairs, clashing = plan_outputs(files, out, suffix)
-    n_workers = min(workers or available_cores(), max(len(pairs), 1))
-    if threads is None:
-        threads = 1 if scheduler is not None else max(1, min(default_threads(), available_cores() // n_workers))
     settings = Settings(compressor, clevel, shuffle, keep_metadata, verify, threads, strict)
     results: dict[str, ConvertResult] = {r.input: r for r in clashing}
     with RunRecord(out) as record:
@@ -144,6 +142,10 @@ def convert_many(
         if progress is not None:
             progress(None, tally.state)
         if jobs:
+            n_workers = min(workers or available_cores(), len(jobs))
+            if threads is None:  # one task per worker at a time: the cores are split between them
+                local = max(1, min(default_threads(), available_cores() // n_workers))
+                settings = dataclasses.replace(settings, n_threads=1 if scheduler is not None else local)
             for result in _run(jobs, settings, scheduler, n_workers):
                 if result.status != "failed":
                     record.add(Path(result.input), Path(result.output or ""), settings.recorded(), result.verified)
@@ -177,7 +179,7 @@ def _run(jobs: list[Job], settings: Settings, scheduler: Any, n_workers: int) ->
         token = uuid.uuid4().hex[:8]
         keys = [f"napari-mrcz-convert-{token}-{i}" for i in range(len(jobs))]
         futures = dict(zip(client.map(run_job, jobs, [settings] * len(jobs), key=keys, pure=False), jobs))
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             job = futures[future]
             try:
                 yield future.result()
@@ -198,7 +200,7 @@ def _client(scheduler: Any, n_workers: int) -> Iterator[Client]:
         yield scheduler
     elif scheduler is not None:
         try:
-            client = Client(scheduler)
+            client = Client(scheduler, set_as_default=False)
         except OSError as err:
             raise MrczError(f"cannot reach the dask scheduler at {scheduler}: {reason(err)}") from None
         with client:
@@ -208,7 +210,7 @@ def _client(scheduler: Any, n_workers: int) -> Iterator[Client]:
         with _sigint_ignored():
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.ERROR)
-        with cluster, Client(cluster) as client:
+        with cluster, Client(cluster, set_as_default=False) as client:
             yield client
 
 

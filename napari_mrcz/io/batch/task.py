@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dask
+
 from ...errors import MrczError
 from ..convert import convert_file
 from .plan import ConvertResult, file_size
@@ -57,7 +59,9 @@ def run_job(job: Job, settings: Settings) -> ConvertResult:
     """Convert (and verify) one file on a worker; failures are returned, not raised."""
     start = time.perf_counter()
     note = ""
-    with warnings.catch_warnings(record=True) as caught:
+    # files stored in another axis order are reordered through dask: compute that here, on this
+    # worker's threads, not as sub-tasks sent back to the cluster (a worker's default scheduler)
+    with dask.config.set(scheduler="threads"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if job.check_existing:
