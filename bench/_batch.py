@@ -15,6 +15,7 @@ from pathlib import Path
 import _data
 from napari_mrcz import convert_many, write
 from napari_mrcz.io.codec import available_cores
+from napari_mrcz.io.batch.run import local_cluster
 from napari_mrcz.io.convert import convert_file
 
 # name: (file count, shape) for the full run and for --small
@@ -36,7 +37,7 @@ def make_files(folder: Path, count: int, shape: tuple[int, int, int]) -> list[Pa
 
 def bench_batch(small: bool, rounds: int, tmp: Path) -> dict:
     """files/s and MB/s of input per set and way of running; MB = 10^6 bytes of the (plain) inputs."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     cores = available_cores()
     sets = {}
@@ -69,8 +70,7 @@ def bench_batch(small: bool, rounds: int, tmp: Path) -> dict:
     startup = {}
     for workers in (w for w in WORKERS if w <= max(cores, 1)):
         start = time.perf_counter()
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                          silence_logs=40) as cluster, Client(cluster, set_as_default=False) as client:
+        with local_cluster(workers) as cluster, Client(cluster, set_as_default=False) as client:
             for module in ("napari_mrcz.io.batch.task", "dask.array"):  # what each worker's first task pays
                 client.run(importlib.import_module, module)
             startup[workers] = time.perf_counter() - start

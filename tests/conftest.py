@@ -40,9 +40,10 @@ def testdata() -> Path:
 def dask_scheduler() -> Iterator[str]:
     """The address of a dask.distributed LocalCluster of two worker processes (one thread each), started
     once for the tests that need one."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cluster:
+    pytest.importorskip("distributed")
+    from napari_mrcz.io.batch.run import local_cluster
+
+    with local_cluster(2) as cluster:
         yield cluster.scheduler_address
 
 

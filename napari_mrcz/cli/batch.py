@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 import warnings
@@ -75,12 +76,18 @@ def convert_paths(args: argparse.Namespace, compressor: str | None) -> list[Conv
         ratio = state.bytes_in / state.bytes_out if state.bytes_out else 0.0
         bar.set_postfix_str(f"{state.files}/{state.total_files} files, ratio {ratio:.2f}")
 
+    # This process's log records are dask.distributed's (the local workers log through their own
+    # processes). Its failures reach us as exceptions, reported per file or as the command's error; but
+    # when Ctrl-C lands inside one of its blocking calls it logs tracebacks while shutting down (a
+    # NameError in distributed 2026.8's sync, closed connections), noise after "interrupted".
+    logging.disable(logging.CRITICAL)
     try:
         results = convert_many(args.paths, args.out_dir, suffix=args.suffix, compressor=compressor,
                                clevel=args.clevel, shuffle=args.shuffle, keep_metadata=not args.no_metadata,
                                verify=args.verify, scheduler=args.scheduler, workers=args.workers,
                                threads=args.threads, progress=progress, force=args.force)
     finally:
+        logging.disable(logging.NOTSET)
         if bar is not None:
             bar.close()
     for result in results:

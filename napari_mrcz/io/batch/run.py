@@ -194,7 +194,7 @@ def _run(jobs: list[Job], settings: Settings, scheduler: Any, n_workers: int) ->
 
 @contextlib.contextmanager
 def _client(scheduler: Any, n_workers: int) -> Iterator[Client]:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if isinstance(scheduler, Client):
         yield scheduler
@@ -206,19 +206,33 @@ def _client(scheduler: Any, n_workers: int) -> Iterator[Client]:
         with client:
             yield client
     else:
-        # processes, not threads: a file that crashes blosc takes down one worker, not the run
-        with _sigint_ignored():
-            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-        with cluster, Client(cluster, set_as_default=False) as client:
+        with local_cluster(n_workers) as cluster, Client(cluster, set_as_default=False) as client:
             yield client
+
+
+def local_cluster(n_workers: int) -> Any:
+    """A ``distributed.LocalCluster`` of ``n_workers`` processes with one thread each (one file at a time,
+    with a memory limit of its share of the RAM), no dashboard, and quiet: what goes wrong with a file
+    comes back in its result, and what distributed logs (a worker's heartbeat failing while the cluster
+    closes) is not for the user.
+
+    Processes, not threads: a file that crashes blosc takes down one worker, not the run. The workers
+    ignore SIGINT, so Ctrl-C stops the run through this process, which closes the cluster.
+    """
+    from distributed import LocalCluster
+
+    with _sigint_ignored():
+        # the scheduler serves HTTP routes even without a dashboard: on a free local port, not 8787
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                            silence_logs=logging.CRITICAL)
 
 
 @contextlib.contextmanager
 def _sigint_ignored() -> Iterator[None]:
     """Ignore SIGINT while worker processes start: they inherit SIG_IGN, so Ctrl-C in a terminal (sent to
-    the whole process group) interrupts only this process, which then closes the cluster, instead of
-    every worker printing a KeyboardInterrupt traceback. A Ctrl-C during the start is lost."""
+    the whole process group) interrupts only this process instead of every worker printing a
+    KeyboardInterrupt traceback. A Ctrl-C during the start is lost."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
