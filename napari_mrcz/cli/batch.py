@@ -84,6 +84,7 @@ def convert_paths(args: argparse.Namespace, compressor: str | None) -> list[Conv
     try:
         results = convert_many(args.paths, args.out_dir, suffix=args.suffix, compressor=compressor,
                                clevel=args.clevel, shuffle=args.shuffle, keep_metadata=not args.no_metadata,
+                               tolerance=args.tolerance, dtype=args.dtype,
                                verify=args.verify, scheduler=args.scheduler, workers=args.workers,
                                threads=args.threads, progress=progress, force=args.force)
     finally:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -209,6 +210,41 @@ def test_verify_finds_each_kind_of_difference(field: str, compressor: str | None
     nm.write(bad, tampered, compressor=compressor, **options)
     with pytest.raises(nm.VerifyError, match=message):
         compare_files(source, bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.float16])
+def test_verify_within_a_tolerance(dtype: Any, tmp_path: Path) -> None:
+    """Lossy outputs pass within the tolerance they were written with and fail below it."""
+    rng = np.random.default_rng(11)
+    data = (rng.normal(size=(6, 16, 12)) + (1j * rng.normal(size=(6, 16, 12)) if dtype == np.complex64 else 0)).astype(dtype)
+    data.flat[5] = np.nan if dtype != np.complex64 else data.flat[5]
+    source, lossy = tmp_path / "source.mrc", tmp_path / "lossy.mrcz"
+    nm.write(source, data, compressor=None)
+    nm.write(lossy, data, tolerance=0.1)
+    compare_files(source, lossy, tolerance=0.1)
+    with pytest.raises(nm.VerifyError, match="differs by more than 0.01"):
+        compare_files(source, lossy, tolerance=0.01)
+    with pytest.raises(nm.VerifyError, match="differs from"):
+        compare_files(source, lossy)
+
+
+def test_lossy_and_integer_runs(client: distributed.Client, tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    noise, counts = tmp_path / "noise.mrc", tmp_path / "counts.mrc"
+    nm.write(noise, rng.normal(size=(8, 32, 32)).astype(np.float32), compressor=None)
+    nm.write(counts, rng.poisson(3.0, size=(8, 32, 32)).astype(np.float32), compressor=None)
+    out = tmp_path / "out"
+    auto = by_name(nm.convert_many([noise, counts], out, tolerance="auto", scheduler=client, verify=True))
+    assert {r.status for r in auto.values()} == {"done"} and nm.read(out / "noise.mrcz").tolerance
+    again = nm.convert_many([noise, counts], out, tolerance="auto", scheduler=client, verify=True)
+    assert {r.status for r in again} == {"skipped"}
+    ints = by_name(nm.convert_many([noise, counts], out, dtype="int", scheduler=client, verify=True))
+    assert ints["counts.mrc"].status == "done" and nm.read(out / "counts.mrcz").data.dtype == np.int8
+    assert ints["noise.mrc"].status == "failed" and "int" in ints["noise.mrc"].reason
+    with pytest.raises(nm.MrczError, match="tolerance"):
+        nm.convert_many([noise], out, tolerance="sometimes")
+    with pytest.raises(nm.MrczError, match="dtype"):
+        nm.convert_many([noise], out, dtype="float64")
 
 
 # ------------------------------------------------------------------ temporary files, lock, disk

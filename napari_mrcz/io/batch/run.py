@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MrczError
+from ...format.precision import check_dtype
+from ...format.quantize import check_tolerance, parse_tolerance
 from ..codec import available_cores, default_threads
 from .plan import ConvertResult, PathLike, expand_inputs, file_size, output_compressor, plan_outputs
 from .record import RunRecord, remove_partial
@@ -54,6 +56,8 @@ def convert_many(
     clevel: int = 1,
     shuffle: str = "auto",
     keep_metadata: bool = True,
+    tolerance: float | str | None = None,
+    dtype: str | None = None,
     verify: bool = False,
     scheduler: str | Client | None = None,
     workers: int | None = None,
@@ -86,9 +90,14 @@ def convert_many(
         must be None for plain suffixes.
     keep_metadata
         Carry the JSON metadata over.
+    tolerance, dtype
+        Lossy rounding of float data (a number in the data's units, or ``"auto"``/``"auto:F"``, resolved
+        per file from its noise) and integer decimation (``"int"`` or an integer dtype), as for
+        :func:`napari_mrcz.io.convert.convert_file`.
     verify
         Read each output back and compare it with its input (values z-slice block by block, shape,
-        dtype, voxel size, origin, metadata, voltage, C3, gain) before it counts as done; a mismatch
+        dtype, voxel size, origin, metadata, voltage, C3, gain; values within ``tolerance``) before it
+        counts as done; a mismatch
         fails the file and removes its output. Outputs of earlier unverified runs are verified too.
     scheduler
         Address of a dask.distributed scheduler (``tcp://host:8786``) or a ``distributed.Client``; the
@@ -113,19 +122,25 @@ def convert_many(
     Raises
     ------
     MrczError
-        An invalid suffix/compressor/worker count, another run writing into ``out_dir``, or no
-        scheduler at ``scheduler``.
+        An invalid suffix, compressor, tolerance, dtype or worker count, another run writing into
+        ``out_dir``, or no scheduler at ``scheduler``.
     OSError
         ``out_dir`` cannot be created or written.
     """
     compressor = output_compressor(suffix, compressor)
+    if isinstance(tolerance, str):  # bad settings fail the call, not every file
+        parse_tolerance(tolerance)
+    else:
+        tolerance = check_tolerance(tolerance)
+    checked = check_dtype(dtype)
+    dtype = None if checked is None else str(checked)
     if workers is not None and (workers < 1 or scheduler is not None):
         raise MrczError("workers must be at least 1, and applies only without a scheduler")
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
     files, unfound = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
     pairs, clashing = plan_outputs(files, out, suffix)
-    settings = Settings(compressor, clevel, shuffle, keep_metadata, verify, threads, strict)
+    settings = Settings(compressor, clevel, shuffle, keep_metadata, verify, threads, strict, tolerance, dtype)
     results: dict[str, ConvertResult] = {r.input: r for r in clashing}
     with RunRecord(out) as record:
         remove_partial(out, {output.name for _, output in pairs})

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dask
-
 from ...errors import MrczError
 from ..convert import convert_file
 from .plan import ConvertResult, file_size
@@ -33,6 +31,8 @@ class Settings:
     verify: bool
     n_threads: int | None
     strict: bool
+    tolerance: float | str | None = None
+    dtype: str | None = None
 
     def recorded(self) -> dict[str, Any]:
         """The settings that decide an output's bytes (a re-run with others converts again)."""
@@ -42,6 +42,8 @@ class Settings:
             "clevel": self.clevel if compressed else None,
             "shuffle": self.shuffle if compressed else None,
             "keep_metadata": self.keep_metadata,
+            "tolerance": self.tolerance,
+            "dtype": self.dtype,
         }
 
 
@@ -57,6 +59,8 @@ class Job:
 
 def run_job(job: Job, settings: Settings) -> ConvertResult:
     """Convert (and verify) one file on a worker; failures are returned, not raised."""
+    import dask  # not at module level: ``import napari_mrcz`` stays free of dask
+
     start = time.perf_counter()
     note = ""
     # files stored in another axis order are reordered through dask: compute that here, on this
@@ -72,7 +76,8 @@ def run_job(job: Job, settings: Settings) -> ConvertResult:
                     note = "the earlier output did not match its input; converted again"
             convert_file(job.source, job.output, compressor=settings.compressor, clevel=settings.clevel,
                          shuffle=settings.shuffle, n_threads=settings.n_threads,
-                         keep_metadata=settings.keep_metadata, overwrite=True, strict=settings.strict)
+                         keep_metadata=settings.keep_metadata, overwrite=True, strict=settings.strict,
+                         tolerance=settings.tolerance, dtype=settings.dtype)
             if settings.verify:
                 try:
                     _verify(job, settings)
@@ -87,8 +92,8 @@ def run_job(job: Job, settings: Settings) -> ConvertResult:
 
 
 def _verify(job: Job, settings: Settings) -> None:
-    compare_files(job.source, job.output, keep_metadata=settings.keep_metadata, n_threads=settings.n_threads,
-                  strict=settings.strict)
+    compare_files(job.source, job.output, keep_metadata=settings.keep_metadata, tolerance=settings.tolerance,
+                  dtype=settings.dtype, n_threads=settings.n_threads, strict=settings.strict)
 
 
 def _result(job: Job, status: Any, why: str, start: float, verified: bool, caught: list[Any]) -> ConvertResult:

@@ -1,7 +1,8 @@
 """Read a converted file back and compare it with its input: :func:`compare_files`.
 
-Values are compared block by block of z-slices (about 32 MiB of each file at a time, never whole files),
-bit for bit where the dtype is kept and by value where it was widened (uint8 → uint16). Shape, dtype,
+Values are compared block by block of z-slices (about 32 MiB of each file at a time, never whole files):
+bit for bit where the dtype is kept, by value where it changed (uint8 widened to uint16, ``dtype=``
+integer decimation), and within the bound where the conversion had a ``tolerance``. Shape, dtype,
 voxel size, origin (where the reader reports one), JSON metadata, voltage, C3 and gain are compared as
 :func:`napari_mrcz.io.convert.convert_file` carries them over.
 """
@@ -15,7 +16,8 @@ import numpy as np
 
 from ...errors import VerifyError
 from ...format.dtypes import storage_dtype
-from ..convert import iter_file_blocks
+from ...format.precision import INT, INTEGER_DTYPES, check_dtype
+from ..convert import iter_file_blocks, resolve_tolerance
 from ..opener import MrcFileInfo, PathLike, open_mrc
 
 _RTOL = 1e-6  # voxel size and origin pass through float32 CELLA/ORIGIN and a division by MX/MY/MZ
@@ -26,6 +28,8 @@ def compare_files(
     converted: PathLike,
     *,
     keep_metadata: bool = True,
+    tolerance: float | str | None = None,
+    dtype: Any = None,
     n_threads: int | None = None,
     strict: bool = True,
 ) -> None:
@@ -39,6 +43,9 @@ def compare_files(
         The output of :func:`napari_mrcz.io.convert.convert_file` for it.
     keep_metadata
         Whether the conversion kept the JSON metadata (else the output must have none).
+    tolerance, dtype
+        As given to the conversion: float values may differ by up to the tolerance (``auto`` resolved
+        from ``source`` as the conversion did), and ``dtype`` names the integer dtype stored.
     n_threads
         blosc threads for decompression.
     strict
@@ -55,23 +62,32 @@ def compare_files(
         Either file cannot be opened.
     """
     with open_mrc(source, strict=strict) as src, open_mrc(converted) as out:
-        _compare_fields(src, out, keep_metadata)
+        _compare_fields(src, out, keep_metadata, dtype)
+        # integer data is always stored exactly, whatever the tolerance
+        bound = (resolve_tolerance(src, tolerance) or None) if src.dtype.kind in "fc" else None
         z = 0
         for block in iter_file_blocks(src, n_threads):
             got = out.read_slices(z, z + block.shape[0], n_threads)
-            if not _same_values(block, got):
-                rows = ~_equal(block, got).reshape(block.shape[0], -1).all(axis=1)
-                raise VerifyError(f"{out.path}: z-slice {z + int(np.flatnonzero(rows)[0])} differs from {src.path}")
+            if bound is not None or not _same_values(block, got):
+                rows = ~_matches(block, got, bound).reshape(block.shape[0], -1).all(axis=1)
+                if rows.any():
+                    what = "differs from" if bound is None else f"differs by more than {bound:g} from"
+                    raise VerifyError(f"{out.path}: z-slice {z + int(np.flatnonzero(rows)[0])} {what} {src.path}")
             z += block.shape[0]
 
 
-def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool) -> None:
+def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dtype: Any) -> None:
     def differs(what: str, expected: Any, found: Any) -> VerifyError:
         return VerifyError(f"{out.path}: {what} {found} differs from {expected} in {src.path}")
 
-    expected_dtype = storage_dtype(src.dtype)[0]
-    if out.shape != src.shape or out.dtype != expected_dtype:
-        raise differs("shape and dtype", (src.shape, str(expected_dtype)), (out.shape, str(out.dtype)))
+    requested = check_dtype(dtype)
+    if requested is None:
+        allowed: tuple[np.dtype, ...] = (storage_dtype(src.dtype)[0],)
+    else:  # "int" picks the smallest of int8/int16/uint16 that holds the values
+        allowed = INTEGER_DTYPES if isinstance(requested, str) and requested == INT else (requested,)
+    if out.shape != src.shape or out.dtype not in allowed:
+        expected = " or ".join(str(d) for d in allowed)
+        raise differs("shape and dtype", (src.shape, expected), (out.shape, str(out.dtype)))
     # convert_file stores non-finite header numbers as these defaults: compare what it could store
     voxel = tuple(_finite(v, 0.0) for v in src.voxel_size)
     if not np.allclose(out.voxel_size, voxel, rtol=_RTOL, atol=0):
@@ -100,10 +116,16 @@ def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
-def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if a.dtype == b.dtype:
+def _matches(a: np.ndarray, b: np.ndarray, bound: float | None) -> np.ndarray:
+    """Per value: ``b`` stands for ``a`` (bit for bit, equal, or within ``bound``; NaN for NaN)."""
+    if bound is None and a.dtype == b.dtype:
         return (_bytes(a) == _bytes(b)).reshape(*a.shape, a.dtype.itemsize).all(axis=-1)
-    return a == b
+    with np.errstate(invalid="ignore", over="ignore"):
+        same = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind in "fc" else a == b
+        if bound is None:
+            return same
+        wide = np.complex128 if a.dtype.kind == "c" else np.float64
+        return same | (np.abs(b.astype(wide) - a.astype(wide)) <= bound)
 
 
 def _bytes(a: np.ndarray) -> np.ndarray:
