@@ -247,6 +247,37 @@ def test_lossy_and_integer_runs(client: distributed.Client, tmp_path: Path) -> N
         nm.convert_many([noise], out, dtype="float64")
 
 
+def test_urls_as_inputs(client: distributed.Client, tmp_path: Path) -> None:
+    """URLs (served by a real HTTP server on 127.0.0.1) convert on the workers beside local files, verify,
+    resume by the server's size and version, and an unreachable one fails alone."""
+    pytest.importorskip("fsspec")
+    pytest.importorskip("aiohttp")
+    from loopback_http import LoopbackServer
+
+    served, local = tmp_path / "served", tmp_path / "local.mrc"
+    served.mkdir()
+    rng = np.random.default_rng(4)
+    nm.write(served / "a.mrcz", rng.normal(size=(5, 20, 24)).astype(np.float32), metadata={"n": 1})
+    nm.write(served / "b.map", rng.integers(0, 9, size=(3, 16, 16)).astype(np.int16), compressor=None)
+    nm.write(local, np.ones((2, 8, 8), np.float32), compressor=None)
+    out = tmp_path / "out"
+    with LoopbackServer(served) as srv:
+        inputs = [srv.url("a.mrcz"), srv.url("b.map?token=x"), str(local), srv.url("gone.mrc")]
+        results = by_name(nm.convert_many(inputs, out, scheduler=client, verify=True))
+        assert [results[n].status for n in ("a.mrcz", "b.map?token=x", "local.mrc")] == ["done"] * 3
+        assert results["gone.mrc"].status == "failed" and "not found" in results["gone.mrc"].reason
+        for name, output in (("a.mrcz", "a.mrcz"), ("b.map", "b.mrcz")):
+            assert_same_image(served / name, out / output)
+        assert results["a.mrcz"].bytes_in == (served / "a.mrcz").stat().st_size
+
+        again = by_name(nm.convert_many(inputs[:3], out, scheduler=client))
+        assert {r.status for r in again.values()} == {"skipped"}
+        nm.write(served / "a.mrcz", rng.normal(size=(6, 20, 24)).astype(np.float32))  # a new version
+        third = by_name(nm.convert_many(inputs[:3], out, scheduler=client))
+        assert third["a.mrcz"].status == "done" and third["local.mrc"].status == "skipped"
+        assert nm.read(out / "a.mrcz").data.shape == (6, 20, 24)
+
+
 # ------------------------------------------------------------------ temporary files, lock, disk
 
 

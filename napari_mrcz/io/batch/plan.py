@@ -1,5 +1,5 @@
-"""What a bulk conversion will do: the input files (paths, folders, globs), their output names, and the
-per-file result type.
+"""What a bulk conversion will do: the input files (paths, folders, globs, URLs), their output names,
+and the per-file result type.
 
 Output names keep the input's stem (``EMD-3001.map`` → ``EMD-3001.mrcz``, ``x.mrc.gz`` → ``x.mrcz``);
 inputs that would share an output, or whose output would be another input, fail instead of overwriting.
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import MrczError
+from ..remote import is_url, url_name
 
 PathLike = str | os.PathLike[str]
 COMPRESSED_SUFFIX = ".mrcz"
@@ -24,6 +25,8 @@ INPUT_SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp
 """Names picked from folders and globs (case-insensitive), each also with ``.gz`` or ``.bz2``."""
 STREAM_SUFFIXES = (".gz", ".bz2")
 Status = Literal["done", "skipped", "failed"]
+Source = Path | str
+"""An input: an absolute local path, or a URL (``https://``, ``s3://``, ... through fsspec)."""
 
 
 @dataclass(frozen=True)
@@ -110,31 +113,35 @@ def is_mrc_name(name: str) -> bool:
     return not name.startswith(".") and lower.endswith(INPUT_SUFFIXES)
 
 
-def output_name(path: Path, suffix: str) -> str:
+def output_name(source: Source, suffix: str) -> str:
     """The output file name: the input's name without ``.gz``/``.bz2`` and its MRC suffix, plus ``suffix``."""
-    name = path.name
+    full = url_name(source) if isinstance(source, str) else source.name
+    name = full
     for extra in (STREAM_SUFFIXES, INPUT_SUFFIXES):
         for known in extra:
             if name.lower().endswith(known) and len(name) > len(known):
                 name = name[: -len(known)]
                 break
-    if name == path.name:  # an explicitly named file without an MRC suffix
-        name = path.stem or name
+    if name == full:  # an explicitly named file without an MRC suffix
+        name = Path(full).stem or name
     return name + suffix
 
 
-def expand_inputs(inputs: Iterable[PathLike]) -> tuple[list[Path], list[ConvertResult]]:
+def expand_inputs(inputs: Iterable[PathLike]) -> tuple[list[Source], list[ConvertResult]]:
     """Files named by ``inputs``, in order, each once; and a failure for each input that names none.
 
-    A file is taken whatever its name. A folder gives its MRC files (see :data:`INPUT_SUFFIXES`; not
-    its subfolders, not hidden files). Any other input is a glob pattern (``**`` matches subfolders),
-    giving the MRC files it matches.
+    A URL is taken as it is (one file; its workers read it). A file is taken whatever its name. A
+    folder gives its MRC files (see :data:`INPUT_SUFFIXES`; not its subfolders, not hidden files). Any
+    other input is a glob pattern (``**`` matches subfolders), giving the MRC files it matches.
     """
-    found: dict[Path, None] = {}
+    found: dict[Source, None] = {}
     failed: list[ConvertResult] = []
     for item in inputs:
         text = os.fspath(item)
         path = Path(text)
+        if is_url(text):
+            found.setdefault(text, None)
+            continue
         if path.is_file():
             matches = [path]
         elif path.is_dir():
@@ -155,16 +162,16 @@ def expand_inputs(inputs: Iterable[PathLike]) -> tuple[list[Path], list[ConvertR
     return list(found), failed
 
 
-def plan_outputs(files: list[Path], out_dir: Path, suffix: str) -> tuple[list[tuple[Path, Path]], list[ConvertResult]]:
+def plan_outputs(files: list[Source], out_dir: Path, suffix: str) -> tuple[list[tuple[Source, Path]], list[ConvertResult]]:
     """(input, output) pairs; inputs sharing an output, or whose output is an input, fail instead.
 
     Names are compared case-insensitively, so a run gives the same result on case-insensitive
     file systems (macOS, Windows).
     """
-    by_output: dict[str, list[Path]] = defaultdict(list)
+    by_output: dict[str, list[Source]] = defaultdict(list)
     for path in files:
         by_output[output_name(path, suffix).lower()].append(path)
-    inputs = {os.path.normcase(os.path.realpath(p)) for p in files}
+    inputs = {os.path.normcase(os.path.realpath(p)) for p in files if isinstance(p, Path)}
     pairs, failed = [], []
     for path in files:
         output = out_dir / output_name(path, suffix)
@@ -177,5 +184,5 @@ def plan_outputs(files: list[Path], out_dir: Path, suffix: str) -> tuple[list[tu
         else:
             pairs.append((path, output))
             continue
-        failed.append(ConvertResult(str(path), str(output), "failed", why, file_size(path)))
+        failed.append(ConvertResult(str(path), str(output), "failed", why))
     return pairs, failed

@@ -1,8 +1,8 @@
 """The run record of an output folder: which outputs are complete, so a re-run skips them.
 
 ``DIR/.napari-mrcz-convert.jsonl`` holds one JSON line per finished output: the input's path, size and
-modification time (ns), the output's size and modification time, the conversion settings and whether
-the output was verified. An output counts as complete only while all of these still match, so an input
+modification time (ns) as they were when its conversion started (for a URL: size and version), the
+output's size and modification time, the conversion settings and whether the output was verified. An output counts as complete only while all of these still match, so an input
 changed since, an output touched or replaced since, other settings, or a missing record means the file
 is converted again. Only the process running :func:`convert_many` writes the record, one whole line per
 ``write`` after the output is in place; a line cut short by a kill is ignored. While a run holds the
@@ -32,6 +32,21 @@ def _stat(path: Path) -> dict[str, int] | None:
     except OSError:
         return None
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def fingerprint(source: Path | str) -> dict[str, Any] | None:
+    """What identifies an input's content cheaply: size and modification time of a local file; size and
+    version (ETag, Last-Modified, ... as the server reports them) of a URL, one metadata request.
+    None when it cannot be reached (the conversion then fails with the reason)."""
+    if not isinstance(source, str):
+        return _stat(source)
+    from ..remote import RemoteSource
+
+    try:
+        size, *version = RemoteSource(source).identity
+    except MrczError:
+        return None
+    return {"size": size, "version": version}
 
 
 class RunRecord:
@@ -103,27 +118,33 @@ class RunRecord:
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
 
-    def state(self, source: Path, output: Path, settings: dict[str, Any]) -> State:
-        """``complete`` if ``output`` is recorded as converted from ``source`` as it is now, with these
-        settings, and is unchanged since; ``unverified`` if so but never read back; else ``redo``."""
+    def state(self, source: Path | str, source_print: dict[str, Any] | None, output: Path,
+              settings: dict[str, Any]) -> State:
+        """``complete`` if ``output`` is recorded as converted from ``source`` as it is now
+        (``source_print``, see :func:`fingerprint`), with these settings, and is unchanged since;
+        ``unverified`` if so but never read back; else ``redo``."""
         entry = self.entries.get(output.name)
         if (
             entry is None
+            or source_print is None
             or entry.get("input") != str(source)
-            or entry.get("input_stat") != _stat(source)
+            or entry.get("input_stat") != source_print
             or entry.get("output_stat") != _stat(output)
             or entry.get("settings") != settings
         ):
             return "redo"
         return "complete" if entry.get("verified") else "unverified"
 
-    def add(self, source: Path, output: Path, settings: dict[str, Any], verified: bool) -> None:
-        """Record ``output`` as complete (call once it is in place); one line, written and synced."""
+    def add(self, source: Path | str, source_print: dict[str, Any] | None, output: Path, settings: dict[str, Any],
+            verified: bool) -> None:
+        """Record ``output`` as complete (call once it is in place) for the input as it was before the
+        conversion started (``source_print``): changed since, it is converted again next time. One line,
+        written and synced."""
         entry = {
             "version": _VERSION,
             "output": output.name,
             "input": str(source),
-            "input_stat": _stat(source),
+            "input_stat": source_print,
             "output_stat": _stat(output),
             "settings": settings,
             "verified": verified,

@@ -24,7 +24,7 @@ from ...format.precision import check_dtype
 from ...format.quantize import check_tolerance, parse_tolerance
 from ..codec import available_cores, default_threads
 from .plan import ConvertResult, PathLike, expand_inputs, file_size, output_compressor, plan_outputs
-from .record import RunRecord, remove_partial
+from .record import RunRecord, fingerprint, remove_partial
 from .task import Job, Settings, reason, run_job
 
 if TYPE_CHECKING:
@@ -79,8 +79,9 @@ def convert_many(
     ----------
     inputs
         Files (any name), folders (their ``.mrcz .mrc .mrcs .map .st .ali .rec .ccp4`` files, also
-        ``.gz``/``.bz2``; not subfolders) and glob patterns (``**`` for subfolders), in any mix; a file
-        named twice is converted once.
+        ``.gz``/``.bz2``; not subfolders), glob patterns (``**`` for subfolders) and URLs (``https://``,
+        ``s3://``, ...; needs ``napari-mrcz[remote]`` on the workers), in any mix; a file named twice is
+        converted once.
     out_dir
         The output folder; created if missing.
     suffix
@@ -139,21 +140,23 @@ def convert_many(
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
     files, unfound = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
+    prints = {str(source): fingerprint(source) for source in files}  # before any conversion starts
+    size = {name: (found or {}).get("size", 0) for name, found in prints.items()}
     pairs, clashing = plan_outputs(files, out, suffix)
     settings = Settings(compressor, clevel, shuffle, keep_metadata, verify, threads, strict, tolerance, dtype)
-    results: dict[str, ConvertResult] = {r.input: r for r in clashing}
+    results = {r.input: dataclasses.replace(r, bytes_in=size[r.input]) for r in clashing}
     with RunRecord(out) as record:
         remove_partial(out, {output.name for _, output in pairs})
         jobs = []
         for source, output in pairs:
-            state = "redo" if force else record.state(source, output, settings.recorded())
+            name = str(source)
+            state = "redo" if force else record.state(source, prints[name], output, settings.recorded())
             if state == "redo" or (state == "unverified" and verify):
-                jobs.append(Job(source, output, check_existing=state == "unverified"))
+                jobs.append(Job(source, output, size[name], check_existing=state == "unverified"))
             else:
-                results[str(source)] = ConvertResult(str(source), str(output), "skipped", "converted by an earlier run",
-                                                     file_size(source), file_size(output), verified=state == "complete")
-        finished = [*results.values(), *unfound]
-        tally = _Tally(finished, len(files) + len(unfound), sum(file_size(p) for p in files))
+                results[name] = ConvertResult(name, str(output), "skipped", "converted by an earlier run", size[name],
+                                              file_size(output), verified=state == "complete")
+        tally = _Tally([*results.values(), *unfound], len(files) + len(unfound), sum(size.values()))
         if progress is not None:
             progress(None, tally.state)
         if jobs:
@@ -161,9 +164,11 @@ def convert_many(
             if threads is None:  # one task per worker at a time: the cores are split between them
                 local = max(1, min(default_threads(), available_cores() // n_workers))
                 settings = dataclasses.replace(settings, n_threads=1 if scheduler is not None else local)
+            sources = {str(job.source): job.source for job in jobs}
             for result in _run(jobs, settings, scheduler, n_workers):
                 if result.status != "failed":
-                    record.add(Path(result.input), Path(result.output or ""), settings.recorded(), result.verified)
+                    record.add(sources[result.input], prints[result.input], Path(result.output or ""),
+                               settings.recorded(), result.verified)
                 results[result.input] = result
                 tally.add(result)
                 if progress is not None:
@@ -202,7 +207,7 @@ def _run(jobs: list[Job], settings: Settings, scheduler: Any, n_workers: int) ->
             # (KilledWorker, a worker without napari-mrcz, a cancelled future) is that file's reason
             except Exception as err:  # noqa: BLE001
                 yield ConvertResult(str(job.source), str(job.output), "failed", f"{type(err).__name__}: {reason(err)}",
-                                    file_size(job.source))
+                                    job.source_size)
             finally:
                 future.release()
 

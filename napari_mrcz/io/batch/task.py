@@ -49,11 +49,13 @@ class Settings:
 
 @dataclass(frozen=True)
 class Job:
-    """Convert ``source`` to ``output``; with ``check_existing``, first verify the output an earlier run
-    left (recorded complete but never verified) and convert again only if it does not match."""
+    """Convert ``source`` (a local path or a URL, ``source_size`` bytes) to ``output``; with
+    ``check_existing``, first verify the output an earlier run left (recorded complete but never
+    verified) and convert again only if it does not match."""
 
-    source: Path
+    source: Path | str
     output: Path
+    source_size: int
     check_existing: bool = False
 
 
@@ -98,7 +100,7 @@ def _verify(job: Job, settings: Settings) -> None:
 
 def _result(job: Job, status: Any, why: str, start: float, verified: bool, caught: list[Any]) -> ConvertResult:
     return ConvertResult(
-        str(job.source), str(job.output), status, why, file_size(job.source),
+        str(job.source), str(job.output), status, why, job.source_size,
         file_size(job.output) if status != "failed" else 0, time.perf_counter() - start, verified,
         tuple(dict.fromkeys(reason(w.message) for w in caught)),  # verifying reopens the input: once each
     )

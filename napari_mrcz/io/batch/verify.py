@@ -38,7 +38,7 @@ def compare_files(
     Parameters
     ----------
     source
-        The input file (any readable MRC/MRCZ, also ``.gz``/``.bz2``).
+        The input file (any readable MRC/MRCZ, also ``.gz``/``.bz2``), or its URL.
     converted
         The output of :func:`napari_mrcz.io.convert.convert_file` for it.
     keep_metadata
