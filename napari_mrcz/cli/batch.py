@@ -20,7 +20,7 @@ from ..io.batch import BatchProgress, ConvertResult, convert_many
 from .info import size_text
 
 EXAMPLES = """
-many files (--out-dir): each IN is a file, a folder (its .mrcz .mrc .mrcs .map .st .ali .rec .ccp4
+many files (--out-dir): each IN is a file, a URL, a folder (its .mrcz .mrc .mrcs .map .st .ali .rec .ccp4
 files, also .gz/.bz2) or a quoted glob ('session/**/*.mrc'); outputs keep the stem (EMD-3001.map ->
 DIR/EMD-3001.mrcz). Files run in parallel on local worker processes (--workers, default the cores) or
 on a dask.distributed cluster (--scheduler; the workers must see IN and DIR at the same paths). A
