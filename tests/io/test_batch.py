@@ -55,6 +55,7 @@ def assert_same_image(source: Path, output: Path) -> None:
     a, b = nm.read(source, strict=False), nm.read(output)
     assert np.array_equal(a.data, b.data, equal_nan=True), output
     assert np.allclose(b.voxel_size, [v if np.isfinite(v) else 0 for v in a.voxel_size], rtol=1e-6)
+    assert np.allclose(b.origin, a.origin, rtol=1e-6, equal_nan=True)
     assert b.metadata == a.metadata
 
 
@@ -170,6 +171,7 @@ FIELDS = {
     "last slice": ({"data_change": (7, 99)}, "z-slice 7"),
     "nan payload": ({"nan_at": 4}, "z-slice 4"),
     "voxel size": ({"voxel_size": (2.0, 1.0, 1.5)}, "voxel size"),
+    "origin": ({"origin": (5.0, -3.0, 2.5)}, "origin"),
     "metadata": ({"metadata": {"sample": "other"}}, "metadata"),
     "no metadata": ({"metadata": None}, "metadata"),
     "voltage": ({"voltage": 200.0}, "voltage"),
@@ -187,7 +189,8 @@ def test_verify_finds_each_kind_of_difference(field: str, compressor: str | None
     field named; the faithful file passes."""
     data = np.random.default_rng(7).normal(size=(8, 12, 10)).astype(np.float32)
     data[4, 2, 2] = np.nan
-    base = dict(voxel_size=(2.0, 1.0, 1.0), metadata={"sample": "apoferritin"}, voltage=300.0, c3=2.7, gain=1.5)
+    base = dict(voxel_size=(2.0, 1.0, 1.0), origin=(5.0, -3.0, 2.0), metadata={"sample": "apoferritin"},
+                voltage=300.0, c3=2.7, gain=1.5)
     source = tmp_path / "source.mrc"
     nm.write(source, data, compressor=None, **base)
     good = tmp_path / "good.mrcz"

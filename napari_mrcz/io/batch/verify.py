@@ -3,7 +3,7 @@
 Values are compared block by block of z-slices (about 32 MiB of each file at a time, never whole files):
 bit for bit where the dtype is kept, by value where it changed (uint8 widened to uint16, ``dtype=``
 integer decimation), and within the bound where the conversion had a ``tolerance``. Shape, dtype,
-voxel size, origin (where the reader reports one), JSON metadata, voltage, C3 and gain are compared as
+voxel size, origin, JSON metadata, voltage, C3 and gain are compared as
 :func:`napari_mrcz.io.convert.convert_file` carries them over.
 """
 
@@ -92,9 +92,8 @@ def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dty
     voxel = tuple(_finite(v, 0.0) for v in src.voxel_size)
     if not np.allclose(out.voxel_size, voxel, rtol=_RTOL, atol=0):
         raise differs("voxel size (Å)", voxel, out.voxel_size)
-    origin = getattr(src, "origin", None)  # read by newer versions of the opener; compared where present
-    if origin is not None and not np.allclose(getattr(out, "origin", None), origin, rtol=_RTOL, atol=1e-6, equal_nan=True):
-        raise differs("origin (Å)", origin, getattr(out, "origin", None))
+    if not np.allclose(out.origin, src.origin, rtol=_RTOL, atol=1e-6, equal_nan=True):
+        raise differs("origin (Å)", src.origin, out.origin)
     metadata = src.metadata if keep_metadata else {}
     if out.metadata != metadata:
         raise differs("metadata", metadata, out.metadata)
