@@ -341,6 +341,10 @@ def report(results: dict) -> str:
         lines += _remote.report(results["remote"]) + [""]
     if "startup" in results:
         lines += _startup.report(results["startup"]) + [""]
+    if "batch" in results:
+        import _batch
+
+        lines += _batch.report(results["batch"]) + [""]
     lines.append("targets:")
     for t in results["targets"]:
         lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['kind']:7} {t['target']:48} "
@@ -357,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default=",".join(_data.KINDS), help="comma-separated: movie,tomo,counts")
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="JSON results file")
     parser.add_argument("--tune", action="store_true", help="also sweep shuffle, block size and thread count")
+    parser.add_argument("--no-batch", action="store_true", help="skip bulk conversion (convert_many, 1 vs 2 workers)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -380,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
 
         results["remote"] = _remote.bench(tmp, args.small, args.repeats)
         results["startup"] = _startup.bench_startup(tmp, max(args.repeats, 5))
+        if not args.no_batch:
+            import _batch
+
+            t0 = time.perf_counter()
+            results["batch"] = _batch.bench_batch(args.small, min(args.repeats, 3), tmp)
+            print(f"  bulk conversion done in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = targets(results)

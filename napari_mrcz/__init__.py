@@ -13,10 +13,11 @@ The package is layered; each layer imports only the ones above it in this list:
 from __future__ import annotations
 
 from ._version import __version__
-from .errors import ChunkError, HeaderError, MrczError, MrczWarning, ReadOnlyTargetError, UnsupportedError
+from .errors import ChunkError, HeaderError, MrczError, MrczWarning, ReadOnlyTargetError, UnsupportedError, VerifyError
 from .format.dtypes import storage_dtype
 from .format.header import Header
 from .format.noise import suggest_tolerance
+from .io.batch import ConvertResult, convert_many
 from .io.opener import MrcFileInfo, open_mrc
 from .io.reader import MrcImage, read
 from .io.remote import RemoteError
@@ -26,6 +27,7 @@ from .io.writer import write, write_async
 
 __all__ = [
     "ChunkError",
+    "ConvertResult",
     "Header",
     "HeaderError",
     "MrcFileInfo",
@@ -37,7 +39,9 @@ __all__ = [
     "RemoteError",
     "ReadOnlyTargetError",
     "UnsupportedError",
+    "VerifyError",
     "__version__",
+    "convert_many",
     "open_mrc",
     "read",
     "storage_dtype",

@@ -23,6 +23,10 @@ class UnsupportedError(MrczError):
     """The file or the data uses a mode, compressor or dtype this package cannot handle."""
 
 
+class VerifyError(MrczError):
+    """A converted file does not read back equal to its input (values, voxel size, origin or metadata)."""
+
+
 class MrczWarning(RuntimeWarning):
     """A recoverable oddity: a file opened without its MAP ID, metadata that cannot be read, a
     compressor asked for with a plain MRC file name."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,17 @@ def testdata() -> Path:
     if not TESTDATA.is_dir():
         pytest.skip(f"no shared corpus at {TESTDATA}")
     return TESTDATA
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """The address of a dask.distributed LocalCluster of two worker processes (one thread each), started
+    once for the tests that need one."""
+    pytest.importorskip("distributed")
+    from napari_mrcz.io.batch.run import local_cluster
+
+    with local_cluster(2) as cluster:
+        yield cluster.scheduler_address
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

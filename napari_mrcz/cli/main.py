@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from . import batch
 from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..format.dtypes import storage_dtype
@@ -56,7 +57,8 @@ examples:
   napari-mrcz convert tomo.mrcz tomo.mrc --no-metadata     plain MRC that passes mrcfile.validate
   napari-mrcz convert tomo.mrc tomo.mrcz --tolerance auto  lossy: within 1/16 of the noise (~4x smaller)
   napari-mrcz convert avg.mrc avg.mrcz --tolerance 0.01    lossy: every value within 0.01 of the original
-  napari-mrcz convert counts.mrc counts.mrcz --dtype int   float counts stored as integers (exact)""",
+  napari-mrcz convert counts.mrc counts.mrcz --dtype int   float counts stored as integers (exact)
+""" + batch.EXAMPLES,
     "validate": """Exit status: 0 all files valid, 1 any file invalid, 2 any file unreadable.
 Checks MAP ID, machine stamp (and that it states the real byte order), mode, non-negative fields,
 axis mapping, volume-stack MZ, labels, NVERSION, EXTTYP, statistics (DMIN/DMAX exact, DMEAN/RMS
@@ -106,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--stats", action="store_true", help="compute statistics from the data (reads every slice)")
 
     conv = command("convert", "Convert any readable MRC/MRCZ (also .gz/.bz2) to MRC or MRCZ by OUT's suffix.")
-    conv.add_argument("input", metavar="IN")
-    conv.add_argument("output", metavar="OUT")
+    conv.usage = "%(prog)s [options] IN OUT\n       %(prog)s [options] IN [IN ...] --out-dir DIR"
+    conv.add_argument("paths", nargs="+", metavar="IN", help="the input, then OUT (without --out-dir)")
     conv.add_argument("--compressor", choices=(*COMPRESSORS, "none"),
                       help="blosc codec of a .mrcz output (default zstd)")
     conv.add_argument("--clevel", type=int, default=1, choices=range(10), metavar="0-9",
@@ -122,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="store integer-valued float data as integers: 'int' = smallest of int8/int16/uint16 "
                            "(checked exactly; readers then see integers)")
     conv.add_argument("--no-metadata", action="store_true", help="drop the JSON metadata")
-    conv.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists (even a read-only OUT)")
+    conv.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists, even a read-only OUT "
+                           "(--out-dir: convert again what earlier runs completed)")
     trust = conv.add_mutually_exclusive_group()
     trust.add_argument("--strict", action="store_const", const=True, dest="strict", default="auto",
                        help="refuse an IN without the MRC2014 'MAP ' ID and machine stamp (default: convert "
@@ -132,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     bar = conv.add_mutually_exclusive_group()
     bar.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     bar.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
+    batch.add_arguments(conv)
 
     val = command("validate", "Check files against the MRC2014 and MRCZ rules.")
     val.add_argument("files", nargs="+", metavar="FILE")
@@ -258,7 +262,13 @@ def output_compressor(path: Path, compressor: str | None) -> str | None:
 def _convert(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    src, dst = Path(args.input), Path(args.output)
+    problem = batch.usage_problem(args)
+    if problem:
+        raise _UsageError(problem)
+    if args.out_dir is not None:
+        results = batch.convert_paths(args, output_compressor(Path("*" + args.suffix), args.compressor))
+        return EXIT_ERROR if any(r.status == "failed" for r in results) else EXIT_OK
+    src, dst = map(Path, args.paths)
     compressor = output_compressor(dst, args.compressor)
     if dst.exists() and not args.force:
         raise MrczError(f"{dst} exists; use --force to replace it")

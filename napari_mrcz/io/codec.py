@@ -58,13 +58,17 @@ def load_blosc2() -> Any:
     return blosc2
 
 
-def default_threads() -> int:
-    """The cores this process may run on (at most 8, blosc's sweet spot)."""
+def available_cores() -> int:
+    """The cores this process may run on."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(8, cores))
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """The cores this process may run on, at most 8 (blosc's sweet spot)."""
+    return max(1, min(8, available_cores()))
 
 
 def resolve_shuffle(shuffle: str, cname: str, dtype: np.dtype) -> int:

@@ -1,0 +1,188 @@
+"""What a bulk conversion will do: the input files (paths, folders, globs, URLs), their output names,
+and the per-file result type.
+
+Output names keep the input's stem (``EMD-3001.map`` → ``EMD-3001.mrcz``, ``x.mrc.gz`` → ``x.mrcz``);
+inputs that would share an output, or whose output would be another input, fail instead of overwriting.
+Nothing here reads a file's content.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ...errors import MrczError
+from ..remote import is_url, url_name
+
+PathLike = str | os.PathLike[str]
+COMPRESSED_SUFFIX = ".mrcz"
+INPUT_SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4")
+"""Names picked from folders and globs (case-insensitive), each also with ``.gz`` or ``.bz2``."""
+STREAM_SUFFIXES = (".gz", ".bz2")
+Status = Literal["done", "skipped", "failed"]
+Source = Path | str
+"""An input: an absolute local path, or a URL (``https://``, ``s3://``, ... through fsspec)."""
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What happened to one input of :func:`napari_mrcz.convert_many`.
+
+    Attributes
+    ----------
+    input
+        The input as found (a path; for a pattern or name that matched nothing, as given).
+    output
+        The output file; None when none could be named.
+    status
+        ``done`` (converted now), ``skipped`` (already converted by an earlier run with the same settings)
+        or ``failed``.
+    reason
+        Why it failed or was skipped; ``""`` when done.
+    bytes_in, bytes_out
+        Sizes of the input and output files on disk (0 when unknown).
+    seconds
+        Time spent converting (and verifying) on the worker.
+    verified
+        The output was read back and found equal to the input, now or by an earlier run.
+    warnings
+        Warnings raised while converting (e.g. an extended header that is not carried over).
+    """
+
+    input: str
+    output: str | None
+    status: Status
+    reason: str = ""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float = 0.0
+    verified: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ratio(self) -> float:
+        """bytes_in / bytes_out (storage saved), 0 when there is no output."""
+        return self.bytes_in / self.bytes_out if self.bytes_out else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields (and ratio) as JSON-ready values."""
+        return {**asdict(self), "warnings": list(self.warnings), "ratio": self.ratio}
+
+
+def file_size(path: PathLike) -> int:
+    """A file's size in bytes; 0 when it cannot be read."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def output_compressor(suffix: str, compressor: str | None) -> str | None:
+    """The compressor for outputs named ``*suffix``: ``.mrcz`` compressed (default zstd), other MRC
+    suffixes plain (``compressor`` must then be None or ``"none"``).
+
+    Raises
+    ------
+    MrczError
+        An unknown suffix, or a compressor that contradicts it.
+    """
+    suffix = suffix.lower()
+    if suffix == COMPRESSED_SUFFIX:
+        if compressor == "none":
+            raise MrczError("a .mrcz output is compressed; use suffix='.mrc' for plain MRC")
+        return compressor or "zstd"
+    if suffix in INPUT_SUFFIXES:
+        if compressor not in (None, "none"):
+            raise MrczError(f"{suffix} output is plain MRC; use suffix='.mrcz' to compress it")
+        return None
+    raise MrczError(f"output suffix {suffix!r} is not an MRC suffix: use .mrcz or one of {', '.join(INPUT_SUFFIXES[1:])}")
+
+
+def is_mrc_name(name: str) -> bool:
+    """Whether a file name has an MRC suffix (optionally followed by .gz/.bz2); hidden names are not."""
+    lower = name.lower()
+    for stream in STREAM_SUFFIXES:
+        if lower.endswith(stream):
+            lower = lower[: -len(stream)]
+            break
+    return not name.startswith(".") and lower.endswith(INPUT_SUFFIXES)
+
+
+def output_name(source: Source, suffix: str) -> str:
+    """The output file name: the input's name without ``.gz``/``.bz2`` and its MRC suffix, plus ``suffix``."""
+    full = url_name(source) if isinstance(source, str) else source.name
+    name = full
+    for extra in (STREAM_SUFFIXES, INPUT_SUFFIXES):
+        for known in extra:
+            if name.lower().endswith(known) and len(name) > len(known):
+                name = name[: -len(known)]
+                break
+    if name == full:  # an explicitly named file without an MRC suffix
+        name = Path(full).stem or name
+    return name + suffix
+
+
+def expand_inputs(inputs: Iterable[PathLike]) -> tuple[list[Source], list[ConvertResult]]:
+    """Files named by ``inputs``, in order, each once; and a failure for each input that names none.
+
+    A URL is taken as it is (one file; its workers read it). A file is taken whatever its name. A
+    folder gives its MRC files (see :data:`INPUT_SUFFIXES`; not its subfolders, not hidden files). Any
+    other input is a glob pattern (``**`` matches subfolders), giving the MRC files it matches.
+    """
+    found: dict[Source, None] = {}
+    failed: list[ConvertResult] = []
+    for item in inputs:
+        text = os.fspath(item)
+        path = Path(text)
+        if is_url(text):
+            found.setdefault(text, None)
+            continue
+        if path.is_file():
+            matches = [path]
+        elif path.is_dir():
+            matches = sorted(p for p in path.iterdir() if is_mrc_name(p.name) and p.is_file())
+            if not matches:
+                failed.append(ConvertResult(text, None, "failed", f"the folder has no MRC files ({', '.join(INPUT_SUFFIXES)})"))
+        elif glob.has_magic(text):
+            hits = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            matches = [p for p in hits if is_mrc_name(p.name) and p.is_file()]
+            if not matches:
+                what = "matches no MRC file" if hits else "matches nothing"
+                failed.append(ConvertResult(text, None, "failed", what))
+        else:
+            failed.append(ConvertResult(text, None, "failed", "no such file or folder"))
+            continue
+        for match in matches:
+            found.setdefault(match.absolute(), None)
+    return list(found), failed
+
+
+def plan_outputs(files: list[Source], out_dir: Path, suffix: str) -> tuple[list[tuple[Source, Path]], list[ConvertResult]]:
+    """(input, output) pairs; inputs sharing an output, or whose output is an input, fail instead.
+
+    Names are compared case-insensitively, so a run gives the same result on case-insensitive
+    file systems (macOS, Windows).
+    """
+    by_output: dict[str, list[Source]] = defaultdict(list)
+    for path in files:
+        by_output[output_name(path, suffix).lower()].append(path)
+    inputs = {os.path.normcase(os.path.realpath(p)) for p in files if isinstance(p, Path)}
+    pairs, failed = [], []
+    for path in files:
+        output = out_dir / output_name(path, suffix)
+        sharing = by_output[output.name.lower()]
+        if len(sharing) > 1:
+            others = ", ".join(str(p) for p in sharing if p != path)
+            why = f"{others} would also be written to {output.name}"
+        elif os.path.normcase(os.path.realpath(output)) in inputs:
+            why = f"{output} is an input; choose another --out-dir or suffix"
+        else:
+            pairs.append((path, output))
+            continue
+        failed.append(ConvertResult(str(path), str(output), "failed", why))
+    return pairs, failed

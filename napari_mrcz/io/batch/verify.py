@@ -1,0 +1,131 @@
+"""Read a converted file back and compare it with its input: :func:`compare_files`.
+
+Values are compared block by block of z-slices (about 32 MiB of each file at a time, never whole files):
+bit for bit where the dtype is kept, by value where it changed (uint8 widened to uint16, ``dtype=``
+integer decimation), and within the bound where the conversion had a ``tolerance``. Shape, dtype,
+voxel size, origin, JSON metadata, voltage, C3 and gain are compared as
+:func:`napari_mrcz.io.convert.convert_file` carries them over.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ...errors import VerifyError
+from ...format.dtypes import storage_dtype
+from ...format.precision import INT, INTEGER_DTYPES, check_dtype
+from ..convert import iter_file_blocks, resolve_tolerance
+from ..opener import MrcFileInfo, PathLike, open_mrc
+
+_RTOL = 1e-6  # voxel size and origin pass through float32 CELLA/ORIGIN and a division by MX/MY/MZ
+
+
+def compare_files(
+    source: PathLike,
+    converted: PathLike,
+    *,
+    keep_metadata: bool = True,
+    tolerance: float | str | None = None,
+    dtype: Any = None,
+    n_threads: int | None = None,
+    strict: bool | str = "auto",
+) -> None:
+    """Check that ``converted`` holds what converting ``source`` should give.
+
+    Parameters
+    ----------
+    source
+        The input file (any readable MRC/MRCZ, also ``.gz``/``.bz2``), or its URL.
+    converted
+        The output of :func:`napari_mrcz.io.convert.convert_file` for it.
+    keep_metadata
+        Whether the conversion kept the JSON metadata (else the output must have none).
+    tolerance, dtype
+        As given to the conversion: float values may differ by up to the tolerance (``auto`` resolved
+        from ``source`` as the conversion did), and ``dtype`` names the integer dtype stored.
+    n_threads
+        blosc threads for decompression.
+    strict
+        How ``source`` was opened for conversion (see :func:`napari_mrcz.open_mrc`).
+
+    Raises
+    ------
+    VerifyError
+        A value, the shape, dtype, voxel size, origin, metadata, voltage, C3 or gain differs; the message
+        says which (for values, the first z-slice that differs).
+    MrczError
+        Either file is not readable MRC/MRCZ.
+    OSError
+        Either file cannot be opened.
+    """
+    with open_mrc(source, strict=strict) as src, open_mrc(converted) as out:
+        _compare_fields(src, out, keep_metadata, dtype)
+        # integer data is always stored exactly, whatever the tolerance
+        bound = (resolve_tolerance(src, tolerance) or None) if src.dtype.kind in "fc" else None
+        z = 0
+        for block in iter_file_blocks(src, n_threads):
+            got = out.read_slices(z, z + block.shape[0], n_threads)
+            if bound is not None or not _same_values(block, got):
+                rows = ~_matches(block, got, bound).reshape(block.shape[0], -1).all(axis=1)
+                if rows.any():
+                    what = "differs from" if bound is None else f"differs by more than {bound:g} from"
+                    raise VerifyError(f"{out.path}: z-slice {z + int(np.flatnonzero(rows)[0])} {what} {src.path}")
+            z += block.shape[0]
+
+
+def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dtype: Any) -> None:
+    def differs(what: str, expected: Any, found: Any) -> VerifyError:
+        return VerifyError(f"{out.path}: {what} {found} differs from {expected} in {src.path}")
+
+    requested = check_dtype(dtype)
+    if requested is None:
+        allowed: tuple[np.dtype, ...] = (storage_dtype(src.dtype)[0],)
+    else:  # "int" picks the smallest of int8/int16/uint16 that holds the values
+        allowed = INTEGER_DTYPES if isinstance(requested, str) and requested == INT else (requested,)
+    if out.shape != src.shape or out.dtype not in allowed:
+        expected = " or ".join(str(d) for d in allowed)
+        raise differs("shape and dtype", (src.shape, expected), (out.shape, str(out.dtype)))
+    # convert_file stores non-finite header numbers as these defaults: compare what it could store
+    voxel = tuple(_finite(v, 0.0) for v in src.voxel_size)
+    if not np.allclose(out.voxel_size, voxel, rtol=_RTOL, atol=0):
+        raise differs("voxel size (Å)", voxel, out.voxel_size)
+    if not np.allclose(out.origin, src.origin, rtol=_RTOL, atol=1e-6, equal_nan=True):
+        raise differs("origin (Å)", src.origin, out.origin)
+    metadata = src.metadata if keep_metadata else {}
+    if out.metadata != metadata:
+        raise differs("metadata", metadata, out.metadata)
+    for name, default in (("voltage", 0.0), ("c3", 0.0), ("gain", 1.0)):
+        expected, found = _finite(getattr(src.header, name), default), getattr(out.header, name)
+        if np.float32(expected) != np.float32(found):
+            raise differs(name, expected, found)
+
+
+def _finite(value: float, default: float) -> float:
+    return value if math.isfinite(value) else default
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.dtype == b.dtype:  # bit for bit: NaN payloads and -0.0 count
+        return bool(np.array_equal(_bytes(a), _bytes(b)))
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def _matches(a: np.ndarray, b: np.ndarray, bound: float | None) -> np.ndarray:
+    """Per value: ``b`` stands for ``a`` (bit for bit, equal, or within ``bound``; NaN for NaN)."""
+    if bound is None and a.dtype == b.dtype:
+        return (_bytes(a) == _bytes(b)).reshape(*a.shape, a.dtype.itemsize).all(axis=-1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        same = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind in "fc" else a == b
+        if bound is None:
+            return same
+        wide = np.complex128 if a.dtype.kind == "c" else np.float64
+        return same | (np.abs(b.astype(wide) - a.astype(wide)) <= bound)
+
+
+def _bytes(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a).view(np.uint8)
