@@ -9,13 +9,13 @@ voxel size, origin, JSON metadata, voltage, C3 and gain are compared as
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ...errors import VerifyError
 from ...format.dtypes import storage_dtype
+from ...format.kept import rewrite_arguments
 from ...format.precision import INT, INTEGER_DTYPES, check_dtype
 from ..convert import iter_file_blocks, resolve_tolerance
 from ..opener import MrcFileInfo, PathLike, open_mrc
@@ -88,23 +88,19 @@ def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dty
     if out.shape != src.shape or out.dtype not in allowed:
         expected = " or ".join(str(d) for d in allowed)
         raise differs("shape and dtype", (src.shape, expected), (out.shape, str(out.dtype)))
-    # convert_file stores non-finite header numbers as these defaults: compare what it could store
-    voxel = tuple(_finite(v, 0.0) for v in src.voxel_size)
+    metadata = src.metadata if keep_metadata else {}
+    written = rewrite_arguments(src.header, src.voxel_size, metadata)  # what convert_file gave the writer
+    voxel = tuple(written["voxel_size"])
     if not np.allclose(out.voxel_size, voxel, rtol=_RTOL, atol=0):
         raise differs("voxel size (Å)", voxel, out.voxel_size)
     if not np.allclose(out.origin, src.origin, rtol=_RTOL, atol=1e-6, equal_nan=True):
         raise differs("origin (Å)", src.origin, out.origin)
-    metadata = src.metadata if keep_metadata else {}
     if out.metadata != metadata:
         raise differs("metadata", metadata, out.metadata)
-    for name, default in (("voltage", 0.0), ("c3", 0.0), ("gain", 1.0)):
-        expected, found = _finite(getattr(src.header, name), default), getattr(out.header, name)
-        if np.float32(expected) != np.float32(found):
+    for name in ("voltage", "c3", "gain"):
+        expected, found = written[name], getattr(out.header, name)
+        if found is None or np.float32(expected) != np.float32(found):
             raise differs(name, expected, found)
-
-
-def _finite(value: float, default: float) -> float:
-    return value if math.isfinite(value) else default
 
 
 def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
