@@ -37,6 +37,7 @@ except ImportError:  # run from a checkout without installing
 
 import numpy as np
 
+import _bigdata
 import _data
 import _peers
 import _precision
@@ -267,6 +268,8 @@ def targets(results: dict) -> list[dict]:
               _startup.IMPORT_GOAL_MS + 1e-9, above=False, unit=" ms")
         check("start", f"napari-mrcz info ≤ {_startup.INFO_GOAL_S} s wall", up["napari-mrcz info"]["wall"],
               _startup.INFO_GOAL_S + 1e-9, above=False, unit=" s")
+    if "bigdata" in results:
+        _bigdata.targets(results["bigdata"], check)
     return found
 
 
@@ -345,6 +348,8 @@ def report(results: dict) -> str:
         import _batch
 
         lines += _batch.report(results["batch"]) + [""]
+    if "bigdata" in results:
+        lines += _bigdata.report(results["bigdata"]) + [""]
     lines.append("targets:")
     for t in results["targets"]:
         lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['kind']:7} {t['target']:48} "
@@ -362,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="JSON results file")
     parser.add_argument("--tune", action="store_true", help="also sweep shuffle, block size and thread count")
     parser.add_argument("--no-batch", action="store_true", help="skip bulk conversion (convert_many, 1 vs 2 workers)")
+    parser.add_argument("--no-bigdata", action="store_true", help="skip partial decode, napari steps, multiscale")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -391,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             results["batch"] = _batch.bench_batch(args.small, min(args.repeats, 3), tmp)
             print(f"  bulk conversion done in {time.perf_counter() - t0:.0f} s", flush=True)
+        if not args.no_bigdata:
+            t0 = time.perf_counter()
+            results["bigdata"] = _bigdata.run(tmp, args.small, args.repeats, threads)
+            print(f"  big data done in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = targets(results)

@@ -12,11 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from .array import LazyArray
 from .opener import MrcFileInfo
+from .region import read_storage
 
 
-class SliceArray:
-    """Numpy-style read-only indexing over a file's stored slices, shape (NZ, NY, NX).
+class SliceArray(LazyArray):
+    """Numpy-style read-only indexing over a file's stored slices, shape (NZ, NY, NX); every index
+    reads (dask's getter expects arrays). A few rows of each slice (``[:, y]``: what a fused dask
+    slice asks for) decode only the blocks holding them (:mod:`region`).
 
     Plain files are read with ``pread`` through the descriptor opened with the header, not a memory
     map: a map faults with SIGBUS when the file shrinks, and a map of the path would read a replaced
@@ -30,37 +34,28 @@ class SliceArray:
         blosc threads per decompressed slice.
     """
 
+    _views = False
+
     def __init__(self, info: MrcFileInfo, n_threads: int | None = None) -> None:
+        h = info.header
+        super().__init__((h.nz, h.ny, h.nx), info.dtype)
         self.info = info
         self.n_threads = n_threads
-        h = info.header
-        self.shape = (h.nz, h.ny, h.nx)
-        self.dtype = info.dtype
-        self.ndim = 3
 
-    def _read(self, start: int, stop: int) -> np.ndarray:
-        return self.info.read_slices(start, stop, self.n_threads)
+    def _read(self, indices: tuple[np.ndarray, ...]) -> np.ndarray:
+        return read_storage(self.info, *indices, n_threads=self.n_threads)
 
-    def __len__(self) -> int:
-        return self.shape[0]
 
-    def __getitem__(self, key: Any) -> np.ndarray:
-        key = key if isinstance(key, tuple) else (key,)
-        z_key, rest = key[0], key[1:]
-        z = np.arange(self.shape[0])[z_key]
-        if z.ndim == 0:
-            return self._read(int(z), int(z) + 1)[(0, *rest)]
-        if z.size and np.array_equal(z, np.arange(z[0], z[0] + z.size)):
-            block = self._read(int(z[0]), int(z[0]) + z.size)
-        else:
-            block = np.stack([self._read(int(i), int(i) + 1)[0] for i in z]) if z.size else (
-                np.empty((0, *self.shape[1:]), dtype=self.dtype)
-            )
-        return block[(slice(None), *rest)]
+def dask_name(info: MrcFileInfo, *extra: Any) -> str:
+    """A dask graph name that changes when the file does (path, size and time; for URLs the size and
+    version the server reported), so graphs of a replaced file never share cached results."""
+    from dask.base import tokenize
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:]
-        return out if dtype is None else out.astype(dtype)
+    h = info.header
+    if isinstance(info.path, Path):
+        stat = info.path.stat()
+        return "mrcz-" + tokenize(str(info.path.resolve()), stat.st_mtime_ns, stat.st_size, h.mode, *extra)
+    return "mrcz-" + tokenize(info.path, getattr(info.source, "identity", None), h.mode, *extra)
 
 
 def as_dask(info: MrcFileInfo, n_threads: int | None = None) -> Any:
@@ -69,14 +64,9 @@ def as_dask(info: MrcFileInfo, n_threads: int | None = None) -> Any:
     gzip/bzip2 files are already in memory; their array is chunked the same way.
     """
     import dask.array as da
-    from dask.base import tokenize
 
     h = info.header
-    if isinstance(info.path, Path):
-        stat = info.path.stat()
-        name = "mrcz-" + tokenize(str(info.path.resolve()), stat.st_mtime_ns, stat.st_size, h.mode)
-    else:  # a URL: its size and version (ETag, Last-Modified) as the server reported them
-        name = "mrcz-" + tokenize(info.path, getattr(info.source, "identity", None), h.mode)
+    name = dask_name(info)
     stored = da.from_array(
         SliceArray(info, n_threads),
         chunks=(1, h.ny, h.nx),

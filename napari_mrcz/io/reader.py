@@ -62,7 +62,7 @@ class MrcImage:
         Tilt angles in degrees, one per z-slice, or None (see :attr:`MrcFileInfo.tilt_angles`).
     """
 
-    data: np.ndarray | dask.array.Array
+    data: np.ndarray | dask.array.Array | list[Any]
     voxel_size: tuple[float, float, float]
     metadata: dict[str, Any]
     header: Header
@@ -81,7 +81,7 @@ class MrcImage:
     def axis_labels(self) -> tuple[str, ...]:
         """Names of the data's axes ('z', 'y', 'x'; a leading 'volume' for volume stacks)."""
         names = ("volume", "z", "y", "x")
-        return names[-self.data.ndim :]
+        return names[-np.ndim(self.data[0] if isinstance(self.data, list) else self.data) :]
 
 
 def read(
@@ -91,6 +91,7 @@ def read(
     n_threads: int | None = None,
     strict: Strictness = "auto",
     storage_options: dict[str, Any] | None = None,
+    multiscale: bool = False,
 ) -> MrcImage:
     """Read an MRC or MRCZ file (or a ``.gz``/``.bz2`` of one).
 
@@ -109,6 +110,11 @@ def read(
         see :func:`open_mrc`.
     storage_options
         See :func:`open_mrc`.
+    multiscale
+        Return a list of arrays, full resolution first, each next one halving y and x (and z for
+        volumes) by 2×2(×2) means down to at most 1024 px per halved side and 1 GiB
+        (:mod:`napari_mrcz.io.multiscale`): dask arrays computed on demand when ``lazy``, else numpy
+        arrays.
 
     Raises
     ------
@@ -131,6 +137,10 @@ def read(
                     f"{info.path}: {info.nbytes} bytes of data do not fit in this process's memory; "
                     "read it with lazy=True"
                 ) from None
+    if multiscale:
+        from .multiscale import dask_levels, numpy_levels
+
+        data = dask_levels(info, data, n_threads) if lazy else numpy_levels(info, data)
     return MrcImage(
         data, info.voxel_size, info.metadata, info.header, info.path, origin=info.origin, tilt_angles=info.tilt_angles
     )

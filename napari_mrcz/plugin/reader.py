@@ -21,6 +21,7 @@ from . import maps as _maps
 from . import placement as _placement
 from . import viewer as _viewer
 from ..errors import MrczError, MrczWarning
+from ..io.multiscale import display_levels, needs_multiscale
 from ..io.opener import MrcFileInfo, open_mrc
 from ..io.reader import read
 from ..io.remote import is_url, url_name
@@ -97,8 +98,12 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     """One layer for an opened file: (data, add_image kwargs, 'image'), or (data, add_labels kwargs,
     'labels') for integer files we wrote from a Labels layer (:data:`labels.LABELS_MARKER`).
 
-    ``lazy=None`` decides by size (:data:`LAZY_THRESHOLD_BYTES`); remote files are always lazy. Complex files (napari cannot show
-    complex numbers) open as their amplitude, float32, noted in ``metadata['mrcz']['complex']``.
+    ``lazy=None`` decides by size: lazy above :data:`LAZY_THRESHOLD_BYTES`, and for files big enough
+    for a multiscale pyramid (:func:`napari_mrcz.io.multiscale.needs_multiscale`: y or x above 2048
+    px, or over 1 GiB), which only lazy image layers get; remote files are always lazy. Lazy layers
+    are array-likes over the file (no dask: a slider step reads one slice). Complex files (napari
+    cannot show complex numbers) open as their amplitude, float32, noted in
+    ``metadata['mrcz']['complex']``.
 
     Raises
     ------
@@ -106,13 +111,23 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         A compressed slice is corrupt (eager reads; lazy reads raise when the slice is shown).
     """
     if lazy is None:
-        lazy = info.nbytes > LAZY_THRESHOLD_BYTES or is_url(info.path)
-    data: Any = read(info, lazy=lazy).data
-    notes = {}
-    if np.issubdtype(data.dtype, np.complexfloating):
-        data = abs(data).astype(np.float32)  # numpy or dask, still one chunk per slice
+        lazy = info.nbytes > LAZY_THRESHOLD_BYTES or is_url(info.path) or needs_multiscale(info)
+    notes: dict[str, Any] = {}
+    complex_data = np.issubdtype(info.dtype, np.complexfloating)
+    labels = LABELS_MARKER in info.header.labels and info.dtype.kind in "iu"
+    if complex_data:
         notes["complex"] = "amplitude"
-    scale, units = _layer.display_scale(info.voxel_size, data.ndim)
+    if lazy:  # no pyramid of label ids: their means are not labels
+        levels = display_levels(info, amplitude=complex_data, multiscale=not labels)
+        data: Any = levels if len(levels) > 1 else levels[0]
+        if len(levels) > 1:
+            notes["multiscale"] = [list(level.shape) for level in levels]
+    else:
+        data = read(info).data
+        if complex_data:
+            data = np.abs(data).astype(np.float32)
+    level0 = data[0] if isinstance(data, list) else data
+    scale, units = _layer.display_scale(info.voxel_size, level0.ndim)
     name = url_name(info.path) if is_url(info.path) else Path(info.path).name
     for suffix in (*STREAM_SUFFIXES, *SUFFIXES):
         name = name[: -len(suffix)] if name.lower().endswith(suffix) else name
@@ -121,14 +136,15 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         "scale": scale,
         "translate": _placement.layer_translate(info.origin, units),
         "units": units,
-        "axis_labels": _layer.axis_labels(data.ndim),
+        "axis_labels": _layer.axis_labels(level0.ndim),
+        "multiscale": isinstance(data, list),
     }
-    if LABELS_MARKER in info.header.labels and data.dtype.kind in "iu":
+    if labels:
         kwargs["metadata"] = _layer.reader_metadata(info.metadata, info.header.to_dict(), str(info.path), lazy)
         return data, kwargs, "labels"
-    contrast = _contrast.file_contrast(info, data, lazy)
+    contrast = _contrast.file_contrast(info, level0, lazy)
     notes["contrast_range"] = list(contrast.range)  # applied to the layer by plugin.viewer
-    if info.tilt_angles is not None and data.ndim == 3:
+    if info.tilt_angles is not None and level0.ndim == 3:
         notes["tilt_angles"] = [float(a) for a in info.tilt_angles]  # shown by plugin.tilt_overlay
     if _maps.is_density_map(info):
         kwargs.update(rendering="iso", iso_threshold=contrast.iso_level)  # used once the view is 3-D
@@ -138,4 +154,3 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         metadata=_layer.reader_metadata(info.metadata, info.header.to_dict(), str(info.path), lazy, **notes),
     )
     return data, kwargs, "image"
-

@@ -86,7 +86,7 @@ def write_sample(path: Path | None = None) -> Path:
 
 
 def tomogram() -> list[tuple[Any, dict[str, Any], str]]:
-    """npe2 sample data: the synthetic tomogram as a lazy (dask) image layer in nm."""
+    """npe2 sample data: the synthetic tomogram as a lazy image layer (read slice by slice) in nm."""
     from .reader import layer_data
     from .viewer import attach_calling_viewer
     from ..io.opener import open_mrc

@@ -1,7 +1,8 @@
 """Mutation fuzzing of the reader: header words, blosc chunk headers, data bytes and file structure.
 
 Valid files (written here with ``napari_mrcz.write``, and the shared corpus) are mutated under a fixed
-seed and read eagerly and lazily (``.compute()``) in a subprocess that runs under an address-space limit
+seed and read eagerly, lazily (``.compute()``) and in part (the middle rows, by partial decode) in a
+subprocess that runs under an address-space limit
 (``RLIMIT_AS``) and a per-case watchdog. Every case must either read or raise ``MrczError`` with a
 message naming the file; anything else (another exception type, ``MemoryError``, a hang, a segfault,
 eager and lazy reads disagreeing) fails the test with the seed and case number and a command that
@@ -435,12 +436,17 @@ def _read_both(path: Path) -> dict[str, Any]:
     import napari_mrcz as nm
 
     outcomes: dict[str, Any] = {}
-    for how in ("eager", "lazy", "eager-permissive"):
+    for how in ("eager", "lazy", "eager-permissive", "rows"):
         try:
             if how == "eager":
                 outcomes[how] = nm.read(path).data
             elif how == "lazy":
                 outcomes[how] = np.asarray(nm.read(path, lazy=True).data.compute())
+            elif how == "rows":  # the middle row of every slice: partial decode of compressed files
+                from napari_mrcz.io.array import MrcArray
+
+                rows = MrcArray(nm.open_mrc(path))
+                outcomes[how] = rows[(slice(None),) * (rows.ndim - 2) + (rows.shape[-2] // 2,)]
             else:
                 outcomes[how] = nm.read(path, strict=False).data
         except nm.MrczError as err:
@@ -467,7 +473,11 @@ def check_case(path: Path) -> list[str]:
             problems.append(f"{how} read raised a non-MrczError: {got}")
         elif isinstance(got, nm.MrczError) and path.name not in str(got):
             problems.append(f"{how} read: MrczError message does not name the file: {got!r}")
-    eager, lazy = outcomes["eager"], outcomes["lazy"]
+    eager, lazy, rows = outcomes["eager"], outcomes["lazy"], outcomes["rows"]
+    if isinstance(eager, np.ndarray) and isinstance(rows, np.ndarray):
+        middle = eager[(slice(None),) * (eager.ndim - 2) + (eager.shape[-2] // 2,)]
+        if not np.array_equal(np.ascontiguousarray(middle).view(np.uint8), np.ascontiguousarray(rows).view(np.uint8)):
+            problems.append("a partial read of the middle rows differs from the eager read")
     if isinstance(eager, np.ndarray) and isinstance(lazy, np.ndarray):
         if eager.shape != lazy.shape or eager.dtype != lazy.dtype:
             problems.append(f"eager {eager.shape} {eager.dtype} != lazy {lazy.shape} {lazy.dtype}")

@@ -72,6 +72,8 @@ def test_real_corpus_layers(entry: dict[str, Any]) -> None:
         assert _reader.get_reader(str(path)) is None
         return
     ((data, kwargs, _),) = _read(path)
+    assert kwargs["multiscale"] == (max(entry["shape_zyx"][-2:]) > 2048)  # fei-extended.mrc: 4096 px
+    data = data[0] if kwargs["multiscale"] else data
     assert data.shape == tuple(entry["shape_zyx"])
     assert len(kwargs["scale"]) == data.ndim  # fei-extended.mrc is a single image: a 2-D layer
     voxel = np.array(entry["voxel_size_A_zyx"])[-data.ndim :]
@@ -138,31 +140,41 @@ def test_folder_and_list_open_as_separate_layers(viewer: Any, testdata: Path, tm
     assert [kw["name"] for _, kw, _ in mixed(None)] == ["b", "EMD-3197"]
 
 
-def test_large_files_open_lazily_one_chunk_per_slice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from napari_mrcz.io.lazy import SliceArray
+def _spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The stored sections every lazy layer read asks for (one list per read)."""
+    from napari_mrcz.io import array
 
+    reads: list[list[int]] = []
+    original = array.read_storage
+    monkeypatch.setattr(
+        array, "read_storage", lambda info, sections, *a, **k: reads.append(list(sections)) or original(info, sections, *a, **k)
+    )
+    return reads
+
+
+def test_large_files_open_lazily_reading_one_slice_per_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     volume = np.random.default_rng(0).normal(size=(12, 20, 24)).astype(np.float32)
     path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0))
     monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", volume.nbytes - 1)
-    read_slices: list[tuple[int, int]] = []
-    original = SliceArray._read
-    monkeypatch.setattr(SliceArray, "_read", lambda self, a, b: read_slices.append((a, b)) or original(self, a, b))
+    reads = _spy_reads(monkeypatch)
     ((data, kwargs, _),) = _read(path)
-    assert type(data).__name__ == "Array" and data.chunks[0] == (1,) * 12
-    assert kwargs["metadata"]["mrcz"]["lazy"] is True
+    assert type(data).__name__ == "MrcArray" and data.shape == volume.shape and data.dtype == np.float32
+    assert kwargs["metadata"]["mrcz"]["lazy"] is True and kwargs["multiscale"] is False
     low, high = kwargs["contrast_limits"]  # from 3 of the 12 slices (tests/plugin/test_contrast.py)
     assert volume.min() < low < high < volume.max()
     assert kwargs["metadata"]["mrcz"]["contrast_range"] == [float(volume.min()), float(volume.max())]  # header
-    assert read_slices == []  # the dask array computed nothing to make the layer
-    assert np.array_equal(data[5].compute(), volume[5]) and read_slices == [(5, 6)]
+    assert reads == []  # no slice read through the layer's data to make the layer
+    assert np.array_equal(data[5], volume[5]) and reads == [[5]]
+    assert nm.read(path, lazy=True).data.chunks[0] == (1,) * 12  # scripting keeps dask
 
 
 def test_complex_opens_as_lazy_amplitude(monkeypatch: pytest.MonkeyPatch, testdata: Path) -> None:
     monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
     path = testdata / "mrcz" / "fft_complex64_lz4hc.mrcz"
     ((data, kwargs, _),) = _read(path)
-    assert data.dtype == np.float32 and data.chunks[0] == (1, 1, 1, 1)
-    assert np.array_equal(data.compute(), np.abs(np.load(str(path) + ".npy")))
+    truth = np.abs(np.load(str(path) + ".npy"))
+    assert data.dtype == np.float32 and data.shape == truth.shape
+    assert np.array_equal(np.asarray(data), truth) and np.array_equal(data[2], truth[2])
     assert kwargs["metadata"]["mrcz"]["complex"] == "amplitude"
 
 

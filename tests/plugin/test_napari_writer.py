@@ -100,17 +100,17 @@ def test_lazy_layer_streams_with_progress(
 ) -> None:
     import napari.utils
 
-    from napari_mrcz.io.lazy import SliceArray
+    from napari_mrcz.io import array
 
     volume = np.random.default_rng(1).integers(0, 9, size=(9, 30, 20)).astype(np.uint16)
     source = nm.write(tmp_path / "src.mrcz", volume, voxel_size=(4.0, 2.0, 2.0), metadata={"k": 1})
     monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
     (layer,) = viewer.open(str(source), plugin=PLUGIN)
-    assert type(layer.data).__name__ == "Array"
+    assert type(layer.data).__name__ == "MrcArray"
 
     blocks: list[int] = []
-    original = SliceArray._read
-    monkeypatch.setattr(SliceArray, "_read", lambda s, a, b: blocks.append(b - a) or original(s, a, b))
+    original = array.read_storage
+    monkeypatch.setattr(array, "read_storage", lambda info, z, *a, **k: blocks.append(len(z)) or original(info, z, *a, **k))
     bars: list[Any] = []
 
     class Recording(napari.utils.progress):

@@ -56,7 +56,7 @@ def test_open_sample_in_a_viewer_model() -> None:
     npe2.PluginManager.instance().discover()
     viewer = ViewerModel()
     (layer,) = viewer.open_sample(plugin="napari-mrcz", sample="tomogram")
-    assert type(layer.data).__name__ == "Array" and layer.data.chunks[0] == (1,) * _sample_data.SHAPE[0]
+    assert type(layer.data).__name__ == "MrcArray" and not layer.multiscale
     assert layer.data.shape == _sample_data.SHAPE
     assert np.allclose(layer.scale, 1.36) and [str(u) for u in layer.units] == ["nanometer"] * 3
     assert layer.metadata["mrcz"]["lazy"] is True

@@ -1,0 +1,223 @@
+"""Multiscale pyramids of big files: each level halves y and x (and z for volumes), computed on demand.
+
+A level-k plane (one z-slice, or the image of a 2-D file) is the 2×2(×2) mean of the level k-1 planes
+it covers, read only when asked for: a plane of level k needs planes 2z and 2z+1 of level k-1 (or
+just z, for image stacks whose z is not spatial), and a small region of it needs only the rows below
+that region (which :mod:`partial` decodes without the rest of each slice). Whole planes are kept in
+a process-wide LRU cache (:data:`CACHE_BYTES`). Edges of odd size are averaged over the voxels
+there. Integer data keeps its dtype: the mean is rounded to the nearest integer (ties to even),
+always within the data's range; float16 is averaged in float32 and stored back as float16.
+
+Which files get a pyramid in napari, and how deep, is set by module constants (tests patch them).
+napari places level-k pixel i at level-0 pixel i × 2^k (its convention for every multiscale image),
+so a coarse pixel shows shifted by (2^k − 1)/2 level-0 pixels from the centre of the voxels it
+averages: less than half a coarse pixel.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+
+from ..format.constants import ISPG_IMAGE_STACK
+from .array import LazyArray, MrcArray
+from .cache import ArrayCache
+from .opener import MrcFileInfo
+
+MULTISCALE_SIDE = 2048
+"""napari opens files with y or x larger than this (px) as multiscale layers..."""
+MULTISCALE_BYTES = 2**30
+"""... or holding more data than this (1 GiB); the coarsest level holds at most this much."""
+LEVEL_SIDE = 1024
+"""Levels are added until every halved side of the coarsest is at most this (a 3-D texture)."""
+CACHE_BYTES = 256 * 2**20
+"""Budget of the cache of computed planes, shared by all open pyramids."""
+REGION_FRACTION = 0.25
+"""A request for less than this part of a plane computes that region only (not cached)."""
+
+_CACHE = ArrayCache(CACHE_BYTES)
+
+
+def halved_axes(info: MrcFileInfo) -> tuple[bool, ...]:
+    """Which axes of the data (as read) each level halves: y and x always; z for volumes (ISPG ≠ 0)
+    and volume stacks, not for image stacks (movies, tilt series, particle stacks: z is not space);
+    never the volume axis of a volume stack."""
+    ndim = len(info.shape)
+    if ndim == 2:
+        return (True, True)
+    if ndim == 4:
+        return (False, True, True, True)
+    return (info.header.ispg != ISPG_IMAGE_STACK, True, True)
+
+
+def level_shapes(shape: tuple[int, ...], halved: tuple[bool, ...], itemsize: int) -> list[tuple[int, ...]]:
+    """Shapes of the pyramid's levels, largest first: halve (rounding up) until every halved side is
+    at most :data:`LEVEL_SIDE` and the level holds at most :data:`MULTISCALE_BYTES`."""
+    shapes = [tuple(shape)]
+    while True:
+        cur = shapes[-1]
+        sides = [n for n, h in zip(cur, halved) if h]
+        small = max(sides) <= LEVEL_SIDE and int(np.prod(cur, dtype=np.int64)) * itemsize <= MULTISCALE_BYTES
+        if small or max(sides) == 1:
+            return shapes
+        shapes.append(tuple((n + 1) // 2 if h else n for n, h in zip(cur, halved)))
+
+
+def needs_multiscale(info: MrcFileInfo) -> bool:
+    """True for files napari should open as a pyramid: y or x above :data:`MULTISCALE_SIDE`, or more
+    than :data:`MULTISCALE_BYTES` of data."""
+    return max(info.shape[-2:]) > MULTISCALE_SIDE or info.nbytes > MULTISCALE_BYTES
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """Integers are summed exactly (8 values of the type fit); floats and complex are averaged."""
+    if dtype.kind == "b" or dtype.kind in "iu" and dtype.itemsize == 1:
+        return np.dtype(np.int16)
+    if dtype.kind in "iu":
+        return np.dtype(np.int32 if dtype.itemsize == 2 else np.int64)
+    if dtype.kind == "c":
+        return np.dtype(np.complex128 if dtype.itemsize > 8 else np.complex64)
+    return np.dtype(np.float64 if dtype.itemsize > 4 else np.float32)
+
+
+def downsample(block: np.ndarray, axes: tuple[int, ...] | list[int]) -> np.ndarray:
+    """Halve ``block`` along ``axes`` (rounding the size up): the mean of each 2×2(×2) box, and of
+    the voxels there in boxes cut by an odd edge. Integers are summed exactly and the mean rounded
+    back to their dtype (ties to even); floats are averaged pairwise (no overflow near the float
+    maximum), float16 in float32. Axes are reduced largest stride first (contiguous reads)."""
+    data = np.asarray(block)
+    dtype = data.dtype
+    work = _sum_dtype(dtype)
+    exact = work.kind in "iu"
+    out = data
+    counts = []
+    for axis in sorted(axes):
+        n = out.shape[axis]
+        if n < 2:
+            counts.append((axis, np.ones(n)))
+            continue
+        at = (slice(None),) * axis
+        first, second = out[at + (slice(0, n - 1, 2),)], out[at + (slice(1, n, 2),)]
+        if exact:
+            pairs = np.add(first, second, dtype=work)
+        else:  # halves first: no overflow near the float maximum
+            pairs = np.multiply(first, 0.5, dtype=work)
+            pairs += np.multiply(second, 0.5, dtype=work)
+        if n % 2:
+            pairs = np.concatenate([pairs, out[at + (slice(n - 1, n),)].astype(work)], axis=axis)
+        counts.append((axis, np.r_[np.full(n // 2, 2.0), np.ones(n % 2)]))
+        out = pairs
+    if not exact:
+        return out.astype(dtype, copy=False)
+    total = np.ones((1,) * out.ndim)
+    for axis, count in counts:
+        total = total * count.reshape([-1 if a == axis else 1 for a in range(out.ndim)])
+    mean = np.rint(out / total) if total.size > 1 or total.flat[0] != 1 else out
+    return mean.astype(dtype)
+
+
+class LevelArray(LazyArray):
+    """One coarser level of a pyramid, computed from ``parent`` (the level below, un-viewed) on
+    demand; indexing and views as :class:`~napari_mrcz.io.array.LazyArray`.
+
+    Parameters
+    ----------
+    parent
+        The level below (an :class:`MrcArray` or a :class:`LevelArray`).
+    halved
+        Which axes this level halves.
+    owner
+        Identifies the pyramid in the shared cache.
+    level
+        This level's number (1 for the first coarser level).
+    """
+
+    def __init__(self, parent: LazyArray, halved: tuple[bool, ...], owner: str, level: int) -> None:
+        shape = tuple((n + 1) // 2 if h else n for n, h in zip(parent.shape, halved))
+        super().__init__(shape, parent.dtype)
+        self.parent, self.halved, self.owner, self.level = parent, tuple(halved), owner, level
+
+    def _read(self, indices: tuple[np.ndarray, ...]) -> np.ndarray:
+        *lead, rows, cols = indices
+        ny, nx = self._base_shape[-2:]
+        r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+        region = (r1 - r0) * (c1 - c0) < REGION_FRACTION * ny * nx
+        out = np.empty(tuple(len(i) for i in indices), dtype=self.dtype)
+        for pos in np.ndindex(*(len(i) for i in lead)):
+            plane_at = tuple(int(lead[a][p]) for a, p in enumerate(pos))
+            key = (self.owner, self.level, plane_at)
+            _CACHE.budget = CACHE_BYTES
+            plane = _CACHE.get(key)
+            if plane is None and region:
+                out[pos] = _crop(self._compute(plane_at, r0, r1, c0, c1), rows - r0, cols - c0)
+                continue
+            if plane is None:
+                plane = self._compute(plane_at, 0, ny, 0, nx)
+                _CACHE.put(key, plane)
+            out[pos] = _crop(plane, rows, cols)
+        return out
+
+    def _compute(self, plane_at: tuple[int, ...], r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """Rows r0:r1, columns c0:c1 of the plane at leading indices ``plane_at``, from the parent."""
+        parent_shape = self.parent._base_shape
+        wanted = []
+        for i, n, h in zip((*plane_at, (r0, r1), (c0, c1)), parent_shape, self.halved):
+            lo, hi = (i, i + 1) if isinstance(i, int) else i
+            wanted.append(np.arange(2 * lo, min(2 * hi, n)) if h else np.arange(lo, hi))
+        block = self.parent._read(tuple(wanted))
+        small = downsample(block, [a for a, h in enumerate(self.halved) if h])
+        return small.reshape(r1 - r0, c1 - c0)
+
+
+def _crop(plane: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    if rows.size == plane.shape[0] and np.array_equal(rows, np.arange(rows.size)):
+        return plane if cols.size == plane.shape[1] and np.array_equal(cols, np.arange(cols.size)) else plane[:, cols]
+    return plane[np.ix_(rows, cols)]
+
+
+def pyramid(info: MrcFileInfo, *, amplitude: bool = False, n_threads: int | None = None) -> list[LazyArray]:
+    """Every level of the file's pyramid as array-likes, level 0 (:class:`MrcArray`, full resolution)
+    first, each next one halving :func:`halved_axes`, down to :func:`level_shapes`' last."""
+    base = MrcArray(info, n_threads, amplitude)
+    halved = halved_axes(info)
+    owner = uuid.uuid4().hex
+    levels: list[LazyArray] = [base]
+    for level in range(1, len(level_shapes(base.shape, halved, base.dtype.itemsize))):
+        levels.append(LevelArray(levels[-1], halved, owner, level))
+    return levels
+
+
+def display_levels(info: MrcFileInfo, *, amplitude: bool = False, multiscale: bool = True) -> list[LazyArray]:
+    """What napari gets for a lazily opened file: its :func:`pyramid` when ``multiscale`` and
+    :func:`needs_multiscale`, else the one full-resolution array-like."""
+    if multiscale and needs_multiscale(info):
+        return pyramid(info, amplitude=amplitude)
+    return [MrcArray(info, amplitude=amplitude)]
+
+
+def dask_levels(info: MrcFileInfo, level0: Any, n_threads: int | None = None) -> list[Any]:
+    """The pyramid as dask arrays for scripting: ``level0`` (the file's dask array), then one array
+    per coarser level with one chunk per plane."""
+    import dask.array as da
+
+    from .lazy import dask_name
+
+    levels = pyramid(info, n_threads=n_threads)
+    out = [level0]
+    for k, level in enumerate(levels[1:], 1):
+        chunks = (1,) * (level.ndim - 2) + level.shape[-2:]
+        out.append(da.from_array(level, chunks=chunks, name=dask_name(info, "level", k), asarray=True,
+                                 meta=np.empty((0,) * level.ndim, dtype=level.dtype)))
+    return out
+
+
+def numpy_levels(info: MrcFileInfo, data: np.ndarray) -> list[np.ndarray]:
+    """The pyramid of data already in memory (an eager read), computed at once."""
+    halved = halved_axes(info)
+    axes = [a for a, h in enumerate(halved) if h]
+    levels = [data]
+    for _ in level_shapes(data.shape, halved, data.dtype.itemsize)[1:]:
+        levels.append(downsample(levels[-1], axes))
+    return levels

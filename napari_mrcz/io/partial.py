@@ -1,0 +1,173 @@
+"""Partial decode: rows of compressed z-slices without decompressing whole slices.
+
+An x-z slice (``data[:, y, :]``) needs one row of every z-slice; decompressing every slice for it
+costs the whole file. blosc chunks are made of independent blocks, so only the blocks holding the
+wanted rows are read from the file and decoded, by c-blosc2's own ``blosc2_getitem`` (from the
+shared library python-blosc2 ships; blosc is not re-implemented here). Shuffle is applied per block,
+so this works for every shuffle.
+
+Chunks that must be decoded whole (delta filter, special values, ...: see
+:func:`~napari_mrcz.format.blocks.block_layout`) are, as are all chunks when the library is missing
+(a python-blosc2 build that does not ship it: :func:`available` is False).
+
+Hostile files: the chunk's header and block table are checked (:mod:`napari_mrcz.format.blocks`)
+before C sees them; blosc gets a compact chunk of its own size (header, table, any dictionary and the
+wanted blocks, :func:`~napari_mrcz.format.blocks.compact_chunk`), so whatever a block claims, c-blosc2
+reads only inside that buffer; the output is zeroed first, and a call that returns fewer bytes than
+asked or an error code raises :class:`ChunkError`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ChunkError
+from ..format.blocks import block_extents, block_layout, block_starts, compact_chunk, prefix_bytes
+from .codec import default_threads, map_slices
+from .opener import MrcFileInfo
+
+_PREFIX_GUESS = 16 * 2**10  # first read of a chunk: header and the block table of up to ~4000 blocks
+_LIB_NAMES = ("libblosc2.so", "libblosc2.so.*", "libblosc2*.dylib", "libblosc2.dll", "blosc2.dll")
+_lock = threading.Lock()
+_getitem: ctypes._CFuncPtr | None = None  # type: ignore[name-defined]
+_loaded = False
+
+
+def _library_paths() -> list[Path]:
+    """python-blosc2's shared c-blosc2, found without importing the blosc2 package (a slow import)."""
+    spec = importlib.util.find_spec("blosc2")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    found: list[Path] = []
+    for root in map(Path, spec.submodule_search_locations):
+        for folder in (root / "lib", root, root.parent / "blosc2.libs"):
+            for pattern in _LIB_NAMES:
+                found += sorted(folder.glob(pattern))
+    return found
+
+
+def _load() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    """``blosc2_getitem`` from python-blosc2's shared c-blosc2, initialised once; None when absent."""
+    global _getitem, _loaded
+    with _lock:
+        if not _loaded:
+            _loaded = True
+            for path in _library_paths():
+                try:
+                    lib = ctypes.CDLL(str(path))
+                    func = lib.blosc2_getitem
+                except (OSError, AttributeError):
+                    continue
+                lib.blosc2_init()  # this copy of c-blosc2 is separate from python-blosc2's own
+                func.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int, ctypes.c_int,
+                                 ctypes.c_void_p, ctypes.c_int32]
+                func.restype = ctypes.c_int
+                _getitem = func
+                break
+        return _getitem
+
+
+def available() -> bool:
+    """True when c-blosc2's getitem could be loaded, so partial decodes are possible."""
+    return _load() is not None
+
+
+def getitem(chunk: bytes, typesize: int, start: int, out: np.ndarray, what: str) -> None:
+    """Decode bytes ``start : start + out.nbytes`` of ``chunk`` (a whole blosc chunk, as
+    :func:`chunk_for_range` returns it, counting items of ``typesize`` bytes) into ``out``
+    (C-contiguous). ctypes releases the GIL during the call.
+
+    Raises
+    ------
+    ChunkError
+        blosc reports an error or decodes fewer bytes than asked, or the library is missing.
+    """
+    func = _load()
+    if func is None:
+        raise ChunkError(f"{what}: c-blosc2's shared library is not available for partial decoding")
+    got = func(chunk, len(chunk), start // typesize, out.nbytes // typesize, out.ctypes.data, out.nbytes)
+    if got != out.nbytes:
+        reason = f"blosc error {got}" if got < 0 else f"{got} of {out.nbytes} bytes decoded"
+        raise ChunkError(f"{what}: corrupt compressed data ({reason})")
+
+
+def chunk_for_range(info: MrcFileInfo, z: int, start: int, stop: int) -> tuple[bytes, int] | bytes | None:
+    """What decoding bytes ``start:stop`` of chunk ``z`` needs, read from the file: (a compact chunk
+    holding only the blocks that cover the range, :func:`compact_chunk`; the item size its offsets
+    count in), or the raw bytes themselves for a chunk stored uncompressed (blosc's "memcpyed"), or
+    None when the chunk must be decoded whole: its type size does not divide the range (blosc counts
+    in items), or :func:`block_layout` says so (a delta filter decodes every block against the
+    chunk's first, which blosc's getitem does not see; special values; other codecs).
+
+    Raises
+    ------
+    ChunkError
+        The chunk's header or block table is inconsistent, or the file ends early.
+    """
+    index = info.chunk_index
+    assert index is not None
+    offset, cbytes = int(index.offsets[z]), int(index.cbytes[z])
+    what = f"{info.path}: compressed slice {z}"
+    head = info.source.pread(min(cbytes, _PREFIX_GUESS), offset)
+    layout = block_layout(head, what)
+    if layout is None or start % layout.typesize or stop % layout.typesize:
+        return None
+    if layout.memcpyed:
+        return _read(info, offset + layout.header_bytes + start, stop - start, what)
+    if layout.table_end > len(head):
+        head = info.source.pread(layout.table_end, offset)
+    starts = block_starts(layout, head[: layout.table_end], what)
+    prefix = prefix_bytes(layout, starts)
+    if prefix > len(head):
+        head += _read(info, offset + len(head), prefix - len(head), what)
+    first, last = start // layout.blocksize, max(start, stop - 1) // layout.blocksize
+    extents = block_extents(layout, starts, first, last)
+    pieces = [head[lo:hi] if hi <= len(head) else _read(info, offset + lo, hi - lo, what) for lo, hi in extents]
+    return compact_chunk(layout, head[:prefix], starts, extents, pieces), layout.typesize
+
+
+def _read(info: MrcFileInfo, offset: int, n: int, what: str) -> bytes:
+    got = info.source.pread(n, offset)
+    if len(got) != n:
+        raise ChunkError(f"{what}: truncated, the file ends inside bytes {offset}-{offset + n}")
+    return got
+
+
+def read_rows(
+    info: MrcFileInfo, sections: Sequence[int], row_start: int, row_stop: int, n_threads: int | None = None
+) -> np.ndarray:
+    """Rows ``row_start:row_stop`` of the stored z-slices ``sections`` of a compressed file, shape
+    (len(sections), row_stop - row_start, NX), native byte order; only the blocks holding those rows
+    are read and decoded. Slices whose chunks cannot be read in part are decoded whole.
+
+    Raises
+    ------
+    ChunkError
+        A compressed slice is corrupt or truncated.
+    """
+    h = info.header
+    row_bytes = h.nx * h.dtype.itemsize
+    start, stop = row_start * row_bytes, row_stop * row_bytes
+    out = np.zeros((len(sections), row_stop - row_start, h.nx), dtype=h.dtype)
+    if out.size == 0:
+        return out.astype(info.dtype)
+
+    def decode(i: int, threads: int) -> None:
+        z = int(sections[i])
+        what = f"{info.path}: compressed slice {z}"
+        found = chunk_for_range(info, z, start, stop)
+        if found is None:
+            out[i] = info.read_slices(z, z + 1, threads)[0, row_start:row_stop].astype(h.dtype)
+        elif isinstance(found, bytes):  # stored uncompressed: the bytes are the rows
+            out[i] = np.frombuffer(found, dtype=h.dtype).reshape(out[i].shape)
+        else:
+            getitem(*found, start, out[i], what)
+
+    map_slices(decode, len(sections), n_threads or default_threads())
+    return out.astype(info.dtype, copy=False)
