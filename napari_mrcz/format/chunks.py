@@ -29,6 +29,9 @@ from ..errors import ChunkError, UnsupportedError
 
 _CHUNK_HEADER = struct.Struct("<BBBBIII")
 BLOSC1_SNAPPY = 2  # blosc1 flags >> 5: 0 blosclz, 1 lz4/lz4hc, 2 snappy, 3 zlib, 4 zstd
+# flags >> 5 values no MRCZ writer uses: reserved (5), a plugin or user-defined codec (6: c-blosc2 then
+# looks for its library, even by running a Python interpreter) and a super-chunk's codec (7)
+FOREIGN_CODECS = frozenset({5, 6, 7})
 BLOSC_BOTH_SHUFFLES = 0x05  # byte-shuffle | bitshuffle: blosc1 never sets both (blosc2 reads "extended header")
 
 
@@ -64,7 +67,8 @@ def check_chunk_header(raw: bytes, slice_nbytes: int, where: str) -> ChunkHeader
         Not a blosc chunk, both shuffles set in a blosc1 chunk, a decompressed size other than
         ``slice_nbytes``, or a compressed size smaller than the chunk's own header.
     UnsupportedError
-        A blosc1 chunk compressed with snappy (no longer decodable by blosc2).
+        A blosc1 chunk compressed with snappy (no longer decodable by blosc2), or a chunk naming a
+        reserved, plugin or user-defined codec (never loaded for a file).
     """
     ch = parse_chunk_header(raw)
     if not 1 <= ch.version <= 5 or ch.typesize == 0:
@@ -73,6 +77,11 @@ def check_chunk_header(raw: bytes, slice_nbytes: int, where: str) -> ChunkHeader
         raise ChunkError(f"{where}: flags 0x{ch.flags:02x} set both byte-shuffle and bitshuffle")
     if ch.version <= 2 and ch.flags >> 5 == BLOSC1_SNAPPY:
         raise UnsupportedError(f"{where}: compressed with snappy, which blosc2 cannot decode")
+    if ch.flags >> 5 in FOREIGN_CODECS:
+        raise UnsupportedError(
+            f"{where}: codec id {ch.flags >> 5} is a reserved, plugin or user-defined blosc codec, "
+            "which napari-mrcz does not load from a file"
+        )
     if ch.nbytes != slice_nbytes:
         raise ChunkError(f"{where}: decompresses to {ch.nbytes} bytes, but a slice holds {slice_nbytes}")
     if ch.cbytes < ch.min_cbytes:
