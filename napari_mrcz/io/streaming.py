@@ -29,7 +29,7 @@ from ..format.dtypes import storage_dtype
 from ..format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
 from ..format.precision import Precision
 from .codec import MrczBlosc, default_threads
-from .stats import RunningStats, SliceStats, slice_stats
+from .stats import RunningStats, SliceStats, slice_stats, stats_wanted
 
 PathLike = str | os.PathLike[str]
 Progress = Callable[[int, int, int], None]
@@ -56,7 +56,7 @@ class MrczWriter:
     path
         The file to write; replaced atomically on close.
     voxel_size, units, metadata, compressor, clevel, shuffle, n_threads, endianness, voltage, c3,
-    gain, lossy_cast, overwrite, progress, tolerance, dtype
+    gain, lossy_cast, overwrite, progress, tolerance, dtype, stats
         As for :func:`write`; with ``dtype="int"`` the integer mode is chosen from the first block, and
         a later block whose values do not fit it raises :class:`MrczError`.
     ndim
@@ -88,9 +88,11 @@ class MrczWriter:
         slices_per_volume: int | None = None,
         tolerance: float | None = None,
         dtype: Any = None,
+        stats: bool | str = "auto",
     ) -> None:
         self.path = Path(path)
         self.precision = Precision(tolerance, dtype, lossy_cast)
+        self.compute_stats = stats_wanted(stats, compressor)
         self.voxel_size = check_voxel_size(voxel_size, units)
         self.codec = MrczBlosc(compressor, clevel, shuffle, n_threads) if compressor is not None else None
         if endianness not in _ENDIAN:
@@ -183,7 +185,7 @@ class MrczWriter:
         """Statistics and stored bytes of slice ``z`` (runs on a worker thread): its values are
         quantized and converted here, so that work runs in parallel too."""
         values = self.precision.apply(plane, z)
-        stats = slice_stats(values)
+        stats = slice_stats(values) if self.compute_stats else None
         stored = np.ascontiguousarray(values.astype(self.stored, copy=False))
         data = stored.data if self.codec is None else self.codec.encode(stored, threads)
         return stats, data, plane.size * self._in_itemsize

@@ -142,7 +142,7 @@ def test_large_files_open_lazily_one_chunk_per_slice(monkeypatch: pytest.MonkeyP
     from napari_mrcz.io.lazy import SliceArray
 
     volume = np.random.default_rng(0).normal(size=(12, 20, 24)).astype(np.float32)
-    path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0))
+    path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0), stats=True)
     monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", volume.nbytes - 1)
     read_slices: list[tuple[int, int]] = []
     original = SliceArray._read
