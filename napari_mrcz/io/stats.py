@@ -80,6 +80,7 @@ def slice_stats(values: np.ndarray) -> SliceStats | None:
     if flat.dtype in INTEGER_KINDS:
         n = s1 = s2 = 0  # exact over the pieces summed as integers
         lo, hi = math.inf, -math.inf
+        shift = None
         for start in range(0, k, INTEGER_PIECE):
             piece = flat[start : start + INTEGER_PIECE]
             p_lo, p_hi = int(piece.min()), int(piece.max())
@@ -88,8 +89,9 @@ def slice_stats(values: np.ndarray) -> SliceStats | None:
                 n, s1, s2 = n + piece.size, s1 + p1, s2 + p2
                 lo, hi = min(lo, p_lo), max(hi, p_hi)
             else:
+                shift = _shift(flat) if shift is None else shift
                 for part in range(0, piece.size, _PIECE):
-                    total.merge(_float_stats(piece[part : part + _PIECE], _shift(flat)))
+                    total.merge(_float_stats(piece[part : part + _PIECE], shift, (p_lo, p_hi)))
         exact = SliceStats(n, s1 / n, (n * s2 - s1 * s1) / n, lo, hi, False) if n else None
         if not total.count:
             return exact
@@ -107,12 +109,16 @@ def _shift(flat: np.ndarray) -> float:
     return shift if math.isfinite(shift) else 0.0
 
 
-def _float_stats(flat: np.ndarray, shift: float) -> SliceStats:
-    """Summary of up to :data:`_PIECE` real values, summed in float32 around ``shift``."""
+def _float_stats(flat: np.ndarray, shift: float, bounds: tuple[int, int] | None = None) -> SliceStats:
+    """Summary of up to :data:`_PIECE` real values, summed in float32 around ``shift``; ``bounds`` is
+    (min, max) when already known."""
     k = flat.size
     buf = _buffer(k)
     np.copyto(buf, flat, casting="unsafe")
-    lo, hi = float(flat.min()), float(flat.max())  # of the values, not the float32 copy (int32)
+    if bounds is not None:
+        lo, hi = bounds
+    else:
+        lo, hi = float(flat.min()), float(flat.max())  # of the values, not the float32 copy (int32)
     if math.isnan(lo) or math.isnan(hi):  # NaN voxels: report the range of the others
         lo, hi = float(np.nanmin(flat, initial=math.inf)), float(np.nanmax(flat, initial=-math.inf))
     if shift:
