@@ -125,6 +125,7 @@ def bench_kind(kind: str, small: bool, rounds: int, threads: int, tmp: Path, tun
         t = best_of({
             "ours": lambda: napari_mrcz.write(ours_path, arr, compressor=cname, clevel=clevel),
             "ours_no_fsync": lambda: ours_write_no_fsync(compressor=cname, clevel=clevel),
+            "ours_stats": lambda: napari_mrcz.write(ours_path, arr, compressor=cname, clevel=clevel, stats=True),
             "mrcz": lambda: _peers.mrcz_write(mrcz_path, arr, cname, clevel, threads),
             "limit_split": limit.compress_split,
             "limit_pool": limit.compress_pool,
@@ -141,6 +142,7 @@ def bench_kind(kind: str, small: bool, rounds: int, threads: int, tmp: Path, tun
             "mrcz_own_file": lambda: _peers.mrcz_read(mrcz_path, threads),  # mrcz's own blocks and shuffle
             "limit_split": limit.decompress_split,
             "limit_pool": limit.decompress_pool,
+            "limit_fresh": limit.decompress_fresh,
         }, rounds)
         t["limit"] = min(t["limit_split"], t["limit_pool"], key=lambda v: v["best"])
         row(f"read {label}", t)
@@ -242,10 +244,13 @@ def targets(results: dict) -> list[dict]:
             label = f"{cname}-{clevel}"
             check(kind, f"read {label} vs mrcz ≥ 1.3×", ratio(rows[f"read {label}"], "ours", "mrcz"), 1.3)
             check(kind, f"read {label} vs limit ≥ 0.9×", ratio(rows[f"read {label}"], "ours", "limit"), 0.9)
+            check(kind, f"read {label} vs limit into fresh memory ≥ 0.9×",
+                  ratio(rows[f"read {label}"], "ours", "limit_fresh"), 0.9)
             check(kind, f"write {label} vs mrcz ≥ 1.1×", ratio(rows[f"write {label}"], "ours", "mrcz"), 1.1)
             check(kind, f"write {label} vs limit ≥ 0.9×", ratio(rows[f"write {label}"], "ours", "limit"), 0.9)
         check(kind, "read plain vs mrcfile ≥ 1.5×", ratio(rows["read plain"], "ours", "mrcfile"), 1.5)
-        check(kind, "write plain vs mrcfile ≥ 1.5×", ratio(rows["write plain"], "ours", "mrcfile"), 1.5)
+        check(kind, "write plain vs mrcfile ≥ 3×", ratio(rows["write plain"], "ours", "mrcfile"), 3)
+        check(kind, "write plain vs mrcz ≥ 0.75×", ratio(rows["write plain"], "ours", "mrcz"), 0.75)
         lazy, mem = res["lazy"], res["memory"]
         if "lazy_open_seconds" in mem:
             gb = mem["stream_nbytes"] / 1e9
@@ -280,13 +285,15 @@ def report(results: dict) -> str:
         f"machine: {m['cpu']}, {m['logical_cores']} logical cores ({m['usable_cores']} usable), "
         f"{m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}",
         "versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
-        f"threads: {results['threads']} (ours: default; mrcz: n_threads; limit: same); best of "
+        f"threads: {results['threads']} (ours: default settings, so MRCZ statistics not determined and plain ones exact; "
+        "+stats: stats=True; mrcz: n_threads; limit: same; fresh: limit into a new array); best of "
         f"{results['rounds']} interleaved rounds; MB/s = 10^6 bytes of uncompressed data per second; "
         "reads from a warm page cache",
         "",
     ]
-    tools = ("ours", "ours_no_fsync", "mrcz", "mrcfile", "limit")
-    head = (f"{'':16}{'ours':>7}{'no fsync':>9}{'mrcz':>7}{'mrcfile':>8}{'limit':>7} │"
+    tools = ("ours", "ours_no_fsync", "ours_stats", "mrcz", "mrcfile", "limit", "limit_fresh")
+    widths = (7, 9, 7, 7, 8, 7, 7)
+    head = (f"{'':16}{'ours':>7}{'no fsync':>9}{'+stats':>7}{'mrcz':>7}{'mrcfile':>8}{'limit':>7}{'fresh':>7} │"
             f"{'/mrcz':>7}{'/mrcfile':>9}{'/limit':>8} │ {'ratio ours (mrcz), our shuffle and block size'}")
     for kind, res in results["kinds"].items():
         shape = "×".join(map(str, res["shape"]))
@@ -294,7 +301,7 @@ def report(results: dict) -> str:
         lines += [f"{kind}: {res['description']} — {shape} {res['dtype']}, {res['nbytes'] / MB:.0f} MB{load}", head]
         for name, row in res["rows"].items():
             cells = "".join(f"{fmt(row[t]['mb_per_s'] if t in row else None):>{w}}"
-                            for t, w in zip(tools, (7, 9, 7, 8, 7)))
+                            for t, w in zip(tools, widths))
             ratios = (f"{fmt(ratio(row, 'ours', 'mrcz'), '.2f'):>7}{fmt(ratio(row, 'ours', 'mrcfile'), '.2f'):>9}"
                       f"{fmt(ratio(row, 'ours', 'limit'), '.2f'):>8}")
             comp = (f" │ {row['ratio_ours']:.2f} ({row['ratio_mrcz']:.2f}) {row['shuffle']}, block "
