@@ -109,23 +109,26 @@ def _shift(flat: np.ndarray) -> float:
     return shift if math.isfinite(shift) else 0.0
 
 
-def _float_stats(flat: np.ndarray, shift: float, bounds: tuple[int, int] | None = None) -> SliceStats:
+def _float_stats(flat: np.ndarray, shift: float, bounds: tuple[float, float] | None = None) -> SliceStats:
     """Summary of up to :data:`_PIECE` real values, summed in float32 around ``shift``; ``bounds`` is
     (min, max) when already known."""
     k = flat.size
     buf = _buffer(k)
-    np.copyto(buf, flat, casting="unsafe")
+    centre = np.float32(shift)
+    if flat.dtype == np.float32:  # one pass (other types: a cast then the subtraction is faster)
+        np.subtract(flat, centre, out=buf)
+    else:
+        np.copyto(buf, flat, casting="unsafe")
+        buf -= centre
     if bounds is not None:
         lo, hi = bounds
     else:
         lo, hi = float(flat.min()), float(flat.max())  # of the values, not the float32 copy (int32)
     if math.isnan(lo) or math.isnan(hi):  # NaN voxels: report the range of the others
         lo, hi = float(np.nanmin(flat, initial=math.inf)), float(np.nanmax(flat, initial=-math.inf))
-    if shift:
-        buf -= np.float32(shift)
     s1 = float(buf @ _ONES[:k])
     s2 = float(buf @ buf)
-    return SliceStats(k, shift + s1 / k, max(s2 - s1 * s1 / k, 0.0), lo, hi, False)
+    return SliceStats(k, float(centre) + s1 / k, max(s2 - s1 * s1 / k, 0.0), lo, hi, False)
 
 
 class RunningStats:
