@@ -49,23 +49,37 @@ MB = 1e6
 BUDGET_SLICES, BUDGET_MIB = 8, 64  # streaming-write memory budget: 8 slices or 64 MiB, the larger
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (0 where getrusage is missing)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def best_of(funcs: dict, rounds: int) -> dict:
-    """Time every function once per round, rotating the order; best and median seconds of each.
+    """Time every function once per round, rotating the order; best and median seconds of each, and
+    the least CPU time (all threads) one call took: on a shared machine the steadier measure of work.
 
     Each call starts with no dirty pages in the page cache (``os.sync``, untimed), so a tool that
     leaves its file to the kernel's background writeback does not slow the next one down.
     """
     times: dict = {name: [] for name in funcs}
+    cpu: dict = {name: [] for name in funcs}
     names = list(funcs)
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
             gc.collect()
             if hasattr(os, "sync"):
                 os.sync()
+            used = _cpu_seconds()
             start = time.perf_counter()
             funcs[name]()
             times[name].append(time.perf_counter() - start)
-    return {name: {"best": min(t), "median": float(np.median(t))} for name, t in times.items()}
+            cpu[name].append(_cpu_seconds() - used)
+    return {name: {"best": min(t), "median": float(np.median(t)), "cpu": min(cpu[name])} for name, t in times.items()}
 
 
 def machine() -> dict:
@@ -109,7 +123,7 @@ def bench_kind(kind: str, small: bool, rounds: int, threads: int, tmp: Path, tun
     ours_path, mrcz_path, plain_path = tmp / f"{kind}.mrcz", tmp / f"{kind}-mrcz.mrcz", tmp / f"{kind}.mrc"
 
     def row(name: str, timed: dict, extra: dict | None = None) -> None:
-        res["rows"][name] = {tool: {"seconds": t["best"], "median_seconds": t["median"],
+        res["rows"][name] = {tool: {"seconds": t["best"], "median_seconds": t["median"], "cpu_seconds": t["cpu"],
                                     "mb_per_s": nbytes / t["best"] / MB} for tool, t in timed.items()}
         res["rows"][name].update(extra or {})
 
@@ -228,6 +242,13 @@ def ratio(row: dict, a: str, b: str) -> float | None:
     return None
 
 
+def cpu_ratio(row: dict, a: str, b: str) -> float | None:
+    """How many times less CPU ``a`` used than ``b`` (all threads, best call of each)."""
+    if a in row and b in row and row[a].get("cpu_seconds"):
+        return row[b]["cpu_seconds"] / row[a]["cpu_seconds"]
+    return None
+
+
 def targets(results: dict) -> list[dict]:
     """Each target of the issue, with the measured value and whether it is met."""
     found = []
@@ -286,7 +307,8 @@ def report(results: dict) -> str:
         f"{m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}",
         "versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
         f"threads: {results['threads']} (ours: default settings, so MRCZ statistics not determined and plain ones exact; "
-        "+stats: stats=True; mrcz: n_threads; limit: same; fresh: limit into a new array); best of "
+        "+stats: stats=True; mrcz: n_threads; limit: same; fresh: limit into a new array; cpu/mrcz: mrcz's CPU "
+        "time over ours, all threads); best of "
         f"{results['rounds']} interleaved rounds; MB/s = 10^6 bytes of uncompressed data per second; "
         "reads from a warm page cache",
         "",
@@ -294,7 +316,7 @@ def report(results: dict) -> str:
     tools = ("ours", "ours_no_fsync", "ours_stats", "mrcz", "mrcfile", "limit", "limit_fresh")
     widths = (7, 9, 7, 7, 8, 7, 7)
     head = (f"{'':16}{'ours':>7}{'no fsync':>9}{'+stats':>7}{'mrcz':>7}{'mrcfile':>8}{'limit':>7}{'fresh':>7} │"
-            f"{'/mrcz':>7}{'/mrcfile':>9}{'/limit':>8} │ {'ratio ours (mrcz), our shuffle and block size'}")
+            f"{'/mrcz':>7}{'/mrcfile':>9}{'/limit':>8}{'cpu/mrcz':>9} │ {'ratio ours (mrcz), our shuffle and block size'}")
     for kind, res in results["kinds"].items():
         shape = "×".join(map(str, res["shape"]))
         load = f"; load average {res['load_before']:.1f} → {res['load_after']:.1f}" if res.get("load_before") is not None else ""
@@ -303,7 +325,7 @@ def report(results: dict) -> str:
             cells = "".join(f"{fmt(row[t]['mb_per_s'] if t in row else None):>{w}}"
                             for t, w in zip(tools, widths))
             ratios = (f"{fmt(ratio(row, 'ours', 'mrcz'), '.2f'):>7}{fmt(ratio(row, 'ours', 'mrcfile'), '.2f'):>9}"
-                      f"{fmt(ratio(row, 'ours', 'limit'), '.2f'):>8}")
+                      f"{fmt(ratio(row, 'ours', 'limit'), '.2f'):>8}{fmt(cpu_ratio(row, 'ours', 'mrcz'), '.2f'):>9}")
             comp = (f" │ {row['ratio_ours']:.2f} ({row['ratio_mrcz']:.2f}) {row['shuffle']}, block "
                     f"{row['blocksize'] // 1024 if row['blocksize'] else 'auto'}{'K' if row['blocksize'] else ''}"
                     if "ratio_ours" in row else " │")
