@@ -130,6 +130,17 @@ class BloscLimit:
             list(pool.map(lambda i: blosc2.decompress2(self.chunks[i], dst=flat[i], nthreads=1),
                           range(len(flat))))
 
+    def decompress_fresh(self) -> np.ndarray:
+        """As :meth:`decompress_pool`, but into a newly allocated array, as any reader must return:
+        the kernel zeroes each fresh page on first touch, which the preallocated limit never pays."""
+        out = np.empty_like(self.arr)
+        flat = out.reshape(len(out), -1).view(np.uint8)
+        with blosc_globals_restored(), ThreadPoolExecutor(self.threads) as pool:
+            blosc2.set_releasegil(True)
+            list(pool.map(lambda i: blosc2.decompress2(self.chunks[i], dst=flat[i], nthreads=1),
+                          range(len(flat))))
+        return out
+
     def decompress_one(self, z: int) -> None:
         blosc2.decompress2(self.chunks[z], dst=self.out[z].reshape(-1).view(np.uint8), nthreads=self.threads)
 

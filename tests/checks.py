@@ -46,3 +46,24 @@ def mrcfile_permissive_data(path: Path) -> np.ndarray:
         warnings.simplefilter("ignore")
         with mrcfile.open(path, permissive=True) as mrc:
             return np.array(mrc.data)
+
+
+def reads_after_heap_spray(path: Path) -> list[Any]:
+    """Read ``path`` eagerly and lazily, each after filling the heap with a different pattern of the
+    slice's size: the bytes read, or the MrczError's name. A read that returns memory no chunk wrote
+    shows the pattern, so all outcomes are equal only if none does."""
+    from napari_mrcz.errors import MrczError
+    from napari_mrcz.format.header import parse_header
+
+    slice_bytes = parse_header(path.read_bytes()[:1024]).slice_nbytes
+    outcomes: list[Any] = []
+    for fill in (0xAA, 0x55):
+        for lazy in (False, True):
+            spray = [np.full(slice_bytes * k, fill, np.uint8) for k in (1, 4) for _ in range(16)]
+            del spray
+            try:
+                image = nm.read(path, lazy=lazy)
+                outcomes.append(np.asarray(image.data.compute() if lazy else image.data).tobytes())
+            except MrczError as err:
+                outcomes.append(type(err).__name__)
+    return outcomes

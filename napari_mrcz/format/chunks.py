@@ -48,6 +48,15 @@ class ChunkHeader:
     cbytes: int
 
     @property
+    def fills_output(self) -> bool:
+        """True when a successful decode writes every output byte: a blosc1 chunk (as mrcz and
+        napari-mrcz write) of a power-of-two type size that divides its sizes. blosc2 leaves the output
+        of some chunks untouched ("uninitialised" special chunks, odd type sizes), so for any other
+        chunk the reader zeroes the output first, and never returns what the memory held before."""
+        ts = self.typesize
+        return self.version <= 2 and ts in (1, 2, 4, 8) and not (self.nbytes % ts or self.blocksize % ts)
+
+    @property
     def min_cbytes(self) -> int:
         """The size of the chunk's own header, which its total size must at least cover."""
         return BLOSC1_HEADER_BYTES if self.version <= 2 else BLOSC2_HEADER_BYTES

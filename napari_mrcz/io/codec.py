@@ -333,9 +333,9 @@ class MrczBlosc:
     def decode(
         self, buf: bytes | memoryview, out: np.ndarray | None = None, *, what: str = "chunk", threads: int | None = None
     ) -> np.ndarray:
-        """Decompress one chunk into ``out`` (a C-contiguous array of exactly the chunk's size) with
-        ``threads`` blosc threads (default :attr:`threads`). Thread-safe; the GIL is held unless inside
-        :func:`blosc2_gil_released`.
+        """Decompress one chunk into ``out`` (a C-contiguous array of exactly the chunk's size, which
+        may be uninitialised: every byte is written) with ``threads`` blosc threads (default
+        :attr:`threads`). Thread-safe; the GIL is held unless inside :func:`blosc2_gil_released`.
 
         Raises
         ------
@@ -352,8 +352,11 @@ class MrczBlosc:
                 f"{what}: blosc header says {head.nbytes if head else '?'} bytes from "
                 f"{head.cbytes if head else '?'} compressed, expected {out.nbytes} from {len(buf)}"
             )
+        dst = out.reshape(-1).view(np.uint8)
+        if not head.fills_output:
+            dst.fill(0)  # blosc may leave some of it untouched: never hand back stale memory
         try:
-            load_blosc2().decompress2(buf, dst=out.reshape(-1).view(np.uint8), nthreads=threads or self.threads)
+            load_blosc2().decompress2(buf, dst=dst, nthreads=threads or self.threads)
         except (RuntimeError, ValueError) as err:
             raise ChunkError(f"{what}: corrupt compressed data ({err})") from None
         return out

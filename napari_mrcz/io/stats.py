@@ -14,10 +14,31 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import MrczError
+from .intstats import INTEGER_KINDS, integer_sums, squares_fit
+from .intstats import PIECE as INTEGER_PIECE
+
 UNSET = (0.0, -1.0, -2.0, -1.0)  # MRC2014: DMAX < DMIN, DMEAN < both, RMS < 0 mean "not determined"
 _PIECE = 2**18  # values converted to float32 at a time: 1 MiB, so the passes over it stay in L2 cache
 _ONES = np.ones(_PIECE, dtype=np.float32)  # sums as dot products: faster than np.add.reduce on float32
 _scratch = threading.local()
+
+
+def stats_wanted(stats: bool | str, compressor: str | None) -> bool:
+    """Whether a write computes DMIN/DMAX/DMEAN/RMS: ``stats`` True or False, or "auto": for plain MRC
+    (IMOD, RELION and mrcfile.validate use them) but not for MRCZ, which marks them "not determined"
+    as MRC2014 allows (no MRCZ reader relies on them; mrcz itself writes the first frame's).
+
+    Raises
+    ------
+    MrczError
+        ``stats`` is not True, False or "auto".
+    """
+    if stats == "auto":
+        return compressor is None
+    if not isinstance(stats, (bool, np.bool_)):
+        raise MrczError(f"stats must be True, False or 'auto', not {stats!r}")
+    return bool(stats)
 
 
 class SliceStats(NamedTuple):
@@ -41,8 +62,10 @@ def _buffer(n: int) -> np.ndarray:
 def slice_stats(values: np.ndarray) -> SliceStats | None:
     """Summarise ``values`` (any shape); None when empty. Thread-safe.
 
-    Real data is summed in float32 pieces of 1 MiB (dot products, in L2 cache), centred on the mean of
-    256 sampled values so that large means cost no precision; the per-piece sums are added in float64.
+    Taken a piece at a time, each piece's min and max while it is in cache. Integer pieces whose
+    squares fit their own width (counting data) are summed exactly in integers (:mod:`intstats`);
+    others in float32 pieces of 1 MiB (dot products, in L2 cache), centred on the mean of 256
+    sampled values so that large means cost no precision. Pieces are merged in float64.
     """
     k = values.size
     if k == 0:
@@ -53,25 +76,59 @@ def slice_stats(values: np.ndarray) -> SliceStats | None:
         dev = flat - np.complex64(mean)
         m2 = float(dev.real @ dev.real) + float(dev.imag @ dev.imag)
         return SliceStats(k, mean, m2, math.inf, -math.inf, True)
-    lo, hi = float(flat.min()), float(flat.max())
+    total = RunningStats()
+    if flat.dtype in INTEGER_KINDS:
+        n = s1 = s2 = 0  # exact over the pieces summed as integers
+        lo, hi = math.inf, -math.inf
+        shift = None
+        for start in range(0, k, INTEGER_PIECE):
+            piece = flat[start : start + INTEGER_PIECE]
+            p_lo, p_hi = int(piece.min()), int(piece.max())
+            if squares_fit(p_lo, p_hi, piece.itemsize):
+                p1, p2 = integer_sums(piece, p_lo, p_hi)
+                n, s1, s2 = n + piece.size, s1 + p1, s2 + p2
+                lo, hi = min(lo, p_lo), max(hi, p_hi)
+            else:
+                shift = _shift(flat) if shift is None else shift
+                for part in range(0, piece.size, _PIECE):
+                    total.merge(_float_stats(piece[part : part + _PIECE], shift, (p_lo, p_hi)))
+        exact = SliceStats(n, s1 / n, (n * s2 - s1 * s1) / n, lo, hi, False) if n else None
+        if not total.count:
+            return exact
+        total.merge(exact)
+    else:
+        shift = _shift(flat)
+        for start in range(0, k, _PIECE):
+            total.merge(_float_stats(flat[start : start + _PIECE], shift))
+    return SliceStats(total.count, total.mean, total.m2, total.dmin, total.dmax, False)
+
+
+def _shift(flat: np.ndarray) -> float:
+    """The mean of 256 values sampled across the slice: near the mean, so sums around it do not cancel."""
+    shift = float(np.mean(flat[:: max(1, flat.size // 256)], dtype=np.float64))
+    return shift if math.isfinite(shift) else 0.0
+
+
+def _float_stats(flat: np.ndarray, shift: float, bounds: tuple[float, float] | None = None) -> SliceStats:
+    """Summary of up to :data:`_PIECE` real values, summed in float32 around ``shift``; ``bounds`` is
+    (min, max) when already known."""
+    k = flat.size
+    buf = _buffer(k)
+    centre = np.float32(shift)
+    if flat.dtype == np.float32:  # one pass (other types: a cast then the subtraction is faster)
+        np.subtract(flat, centre, out=buf)
+    else:
+        np.copyto(buf, flat, casting="unsafe")
+        buf -= centre
+    if bounds is not None:
+        lo, hi = bounds
+    else:
+        lo, hi = float(flat.min()), float(flat.max())  # of the values, not the float32 copy (int32)
     if math.isnan(lo) or math.isnan(hi):  # NaN voxels: report the range of the others
         lo, hi = float(np.nanmin(flat, initial=math.inf)), float(np.nanmax(flat, initial=-math.inf))
-    shift = float(np.mean(flat[:: max(1, k // 256)], dtype=np.float64))  # near the mean: no cancellation
-    if not math.isfinite(shift):
-        shift = 0.0
-    centre = np.float32(shift)
-    buf = _buffer(min(k, _PIECE))
-    s1 = s2 = 0.0
-    for start in range(0, k, _PIECE):
-        piece = flat[start : start + _PIECE]
-        dev = buf[: piece.size]
-        np.copyto(dev, piece, casting="unsafe")
-        if shift:
-            dev -= centre
-        s1 += float(dev @ _ONES[: dev.size])
-        s2 += float(dev @ dev)
-    mean = shift + s1 / k
-    return SliceStats(k, mean, max(s2 - s1 * s1 / k, 0.0), lo, hi, False)
+    s1 = float(buf @ _ONES[:k])
+    s2 = float(buf @ buf)
+    return SliceStats(k, float(centre) + s1 / k, max(s2 - s1 * s1 / k, 0.0), lo, hi, False)
 
 
 class RunningStats:

@@ -52,6 +52,7 @@ def write(
     dtype: Any = None,
     origin: Any = None,
     labels: Sequence[str] = (),
+    stats: bool | str = "auto",
 ) -> Path:
     """Write ``data`` to an MRC2014 or MRCZ file, the format chosen by the file name unless given.
 
@@ -118,6 +119,12 @@ def write(
         checked: the write fails rather than change one. Readers then see integers. For numpy data
         ``"int"`` looks at all values; for dask and other lazy data at the first block of slices.
         Applied after ``tolerance`` (so ``tolerance=0.5, dtype="int"`` rounds to integers first).
+    stats
+        Header statistics (DMIN, DMAX, DMEAN, RMS): True computes them exactly over all the data
+        (about 0.2-0.5 ns per voxel on the compression threads); False marks them "not determined"
+        as MRC2014 allows (DMAX < DMIN, DMEAN below both, RMS < 0); "auto" (default) computes them
+        for plain MRC, which IMOD and RELION use, and not for MRCZ, where they cost 15-40% of a
+        write and no reader relies on them (``napari-mrcz info --stats`` computes them on demand).
 
     Returns
     -------
@@ -185,6 +192,7 @@ def write(
         lossy_cast=lossy_cast,
         overwrite=overwrite,
         progress=progress,
+        stats=stats,
         ndim=len(shape),
         slices_per_volume=shape[1] if len(shape) == 4 else None,
         tolerance=tolerance,

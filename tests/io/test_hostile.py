@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from checks import reads_after_heap_spray
 from conftest import TESTDATA, corpus_entries, corpus_params
 
 import napari_mrcz as nm
 from napari_mrcz.errors import ChunkError, HeaderError, MrczError, MrczWarning, UnsupportedError
-from napari_mrcz.format.header import HEADER_DTYPE, parse_header
+from napari_mrcz.format.header import HEADER_DTYPE
 
 AS_LIMIT_MB = 1536  # address space of the subprocess checks; napari_mrcz + dask need about 600 MiB
 SUBPROCESS_TIMEOUT = 180
@@ -499,18 +500,7 @@ def test_undecoded_chunks_never_expose_memory(kind: str, tmp_path: Path) -> None
     shows the pattern. Each read must raise MrczError, or return the same values every time, eagerly
     and lazily, whatever the heap held.
     """
-    path = UNDECODED[kind](tmp_path)
-    outcomes = []
-    for fill in (0xAA, 0x55):
-        for lazy in (False, True):
-            slice_bytes = parse_header(path.read_bytes()[:1024]).slice_nbytes
-            spray = [np.full(slice_bytes * k, fill, np.uint8) for k in (1, 4) for _ in range(16)]
-            del spray
-            try:
-                image = nm.read(path, lazy=lazy)
-                outcomes.append(np.asarray(image.data.compute() if lazy else image.data).tobytes())
-            except MrczError as err:
-                outcomes.append(type(err).__name__)
+    outcomes = reads_after_heap_spray(UNDECODED[kind](tmp_path))
     assert len(set(outcomes)) == 1, (
         f"{kind}: reads of one file differ with what the heap held before "
         f"(the result holds uninitialised memory): {[o if isinstance(o, str) else o[:8].hex() for o in outcomes]}"

@@ -84,7 +84,7 @@ def test_tomogram_kind(tmp_path: Path) -> None:
     assert 0.04 < tolerance < 0.048  # sigma 0.7 / 16
     lossless, lossy = tmp_path / "lossless.mrcz", tmp_path / "lossy.mrcz"
     nm.write(lossless, data)
-    nm.write(lossy, data, tolerance=tolerance, metadata={"sample": "x"})
+    nm.write(lossy, data, tolerance=tolerance, metadata={"sample": "x"}, stats=True)
     image = nm.read(lossy)
     within(image.data, data, tolerance)
     assert image.metadata == {"sample": "x"}  # nothing added to the user's JSON

@@ -38,7 +38,7 @@ def test_round_trip_bit_exact(tmp_path: Path, dtype: str, compressor: str | None
 
 def test_nan_and_inf_survive(tmp_path: Path) -> None:
     data = np.array([[[np.nan, np.inf], [-np.inf, 1.5]]], dtype=np.float32)
-    image = assert_roundtrip(tmp_path / "n.mrcz", data)
+    image = assert_roundtrip(tmp_path / "n.mrcz", data, stats=True)
     assert (image.header.dmin, image.header.dmax) == (-np.inf, np.inf)
 
 
@@ -120,7 +120,7 @@ def test_metadata_and_microscope_round_trip(tmp_path: Path) -> None:
 def test_statistics_cover_all_slices(tmp_path: Path, dtype: str) -> None:
     data = _data((6, 20, 30), dtype) + (1000 if dtype == "u2" else 0)  # large mean: no cancellation
     data[5] = data[5] * 3  # the last slice holds the extremes
-    h = nm.write(tmp_path / "s.mrcz", data) and nm.read(tmp_path / "s.mrcz").header
+    h = nm.write(tmp_path / "s.mrcz", data, stats=True) and nm.read(tmp_path / "s.mrcz").header
     assert h.rms == pytest.approx(float(data.std()), rel=1e-4)
     if dtype != "c8":
         assert (h.dmin, h.dmax) == (float(data.min()), float(data.max()))

@@ -154,7 +154,7 @@ def _spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
 
 def test_large_files_open_lazily_reading_one_slice_per_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     volume = np.random.default_rng(0).normal(size=(12, 20, 24)).astype(np.float32)
-    path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0))
+    path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0), stats=True)
     monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", volume.nbytes - 1)
     reads = _spy_reads(monkeypatch)
     ((data, kwargs, _),) = _read(path)
