@@ -86,7 +86,7 @@ def _unset(h: nm.Header) -> bool:
 @pytest.mark.parametrize("dtype", ["i1", "u2", "f4"])
 def test_write_stats_switch(tmp_path: Path, compressor: str | None, stats: bool | str, dtype: str) -> None:
     data = (RNG.poisson(3.0, (5, 30, 40)) - (2 if dtype == "i1" else 0)).astype(dtype)
-    path = nm.write(tmp_path / "s.mrc", data, compressor=compressor, stats=stats)
+    path = nm.write(tmp_path / ("s.mrcz" if compressor else "s.mrc"), data, compressor=compressor, stats=stats)
     h = nm.read(path).header
     if stats is True or (stats == "auto" and compressor is None):
         wide = data.astype(np.float64)
