@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .constants import ISPG_IMAGE_STACK, ISPG_VOLUME, ISPG_VOLUME_STACK, ISPG_VOLUME_STACK_RANGE, MRCZ_LABEL
+from .constants import (
+    ISPG_IMAGE_STACK,
+    ISPG_VOLUME,
+    ISPG_VOLUME_STACK,
+    ISPG_VOLUME_STACK_RANGE,
+    MICROSCOPE_DEFAULTS,
+    MRCZ_LABEL,
+)
 from .header import Header
 from .origin import origin_field_valid, start_xyz
 
@@ -102,8 +109,6 @@ def rewrite_arguments(header: Header, voxel_size: Sequence[float], metadata: dic
         "voxel_size": [finite(v, 0.0) for v in voxel_size],
         "units": "Å",
         "metadata": metadata,
-        "voltage": finite(header.voltage, 0.0),
-        "c3": finite(header.c3, 0.0),
-        "gain": finite(header.gain, 1.0),
+        **{name: finite(getattr(header, name), default) for name, default in MICROSCOPE_DEFAULTS.items()},
         "kept": kept_from_header(header),
     }

@@ -186,9 +186,9 @@ def write(
         shuffle=shuffle,
         n_threads=n_threads,
         endianness=endianness,
-        voltage=0.0 if voltage is None else voltage,
-        c3=0.0 if c3 is None else c3,
-        gain=1.0 if gain is None else gain,
+        voltage=voltage,  # None: MrczWriter stores mrcz's defaults
+        c3=c3,
+        gain=gain,
         lossy_cast=lossy_cast,
         overwrite=overwrite,
         progress=progress,
