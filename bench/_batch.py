@@ -14,9 +14,9 @@ from pathlib import Path
 
 import _data
 from napari_mrcz import convert_many, write
-from napari_mrcz.io.codec import available_cores
+from napari_mrcz.io.codec.blosc import available_cores
 from napari_mrcz.io.batch.run import local_cluster
-from napari_mrcz.io.convert import convert_file
+from napari_mrcz.io.writer.convert import convert_file
 
 # name: (file count, shape) for the full run and for --small
 SETS = {

@@ -17,9 +17,9 @@ import numpy as np
 import _data
 import _peers
 import napari_mrcz
-from napari_mrcz.io.array import MrcArray
-from napari_mrcz.io.codec import default_threads
-from napari_mrcz.io.opener import open_mrc
+from napari_mrcz.io.reader.array import MrcArray
+from napari_mrcz.io.codec.blosc import default_threads
+from napari_mrcz.io.reader.file import open_mrc
 
 STEP_CASES = {  # kind, slice shape (full run), slice shape (--small)
     "movie": ((2048, 2048), (1024, 1024)),
@@ -93,13 +93,11 @@ def bench_steps(tmp: Path, small: bool, rounds: int, threads: int) -> dict:
     import npe2
     from napari.components import ViewerModel
 
-    from napari_mrcz.plugin import reader
+    from napari_mrcz import config
 
     npe2.PluginManager.instance().discover()
-    saved = reader.LAZY_THRESHOLD_BYTES
-    reader.LAZY_THRESHOLD_BYTES = 0
     out: dict = {}
-    try:
+    with config.set({"reader.lazy_bytes": 0}):
         for case, shapes in STEP_CASES.items():
             if small and case not in SMALL_STEP_CASES:
                 continue
@@ -142,8 +140,6 @@ def bench_steps(tmp: Path, small: bool, rounds: int, threads: int) -> dict:
             out[case]["slice_nbytes"] = arr[0].nbytes
             info.close()
             path.unlink()
-    finally:
-        reader.LAZY_THRESHOLD_BYTES = saved
     return out
 
 
@@ -153,7 +149,7 @@ def bench_multiscale(tmp: Path, small: bool, rounds: int) -> dict:
     import npe2
     from napari.components import ViewerModel
 
-    from napari_mrcz.io import multiscale
+    from napari_mrcz.io.reader import multiscale
 
     npe2.PluginManager.instance().discover()
     shape = (4, 2304, 2304) if small else (16, 4096, 4096)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
 import napari_mrcz  # noqa: E402
 
-from napari_mrcz.io.blocks import iter_blocks  # noqa: E402
+from napari_mrcz.io.writer.slabs import iter_blocks  # noqa: E402
 
 
 def rss_now() -> int:

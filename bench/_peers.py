@@ -14,7 +14,7 @@ import blosc
 import blosc2
 import numpy as np
 
-from napari_mrcz.io.codec import resolve_shuffle
+from napari_mrcz.io.codec.blosc import resolve_shuffle
 
 
 @contextlib.contextmanager
@@ -69,7 +69,7 @@ def mrcfile_read(path) -> np.ndarray:
 def our_settings(arr: np.ndarray, cname: str, clevel: int) -> tuple[str, int]:
     """The shuffle ('bit'/'byte'/'none') and requested block size our writer uses for ``arr``, read
     back from the chunk it makes of the first slice (so this works whatever the codec's defaults are)."""
-    from napari_mrcz.io.codec import MrczBlosc
+    from napari_mrcz.io.codec.blosc import MrczBlosc
 
     codec = MrczBlosc(cname, clevel)
     flags = codec.encode(np.ascontiguousarray(arr[0]))[2]

@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 import napari_mrcz
-from napari_mrcz.format.quantize import grid_step, quantize
-from napari_mrcz.io.codec import MrczBlosc
-from napari_mrcz.io.stats import slice_stats
+from napari_mrcz.values.quantize import grid_step, quantize
+from napari_mrcz.io.codec.blosc import MrczBlosc
+from napari_mrcz.io.stats.compute import slice_stats
 
 FRACTIONS = (8, 16, 32)
 SWEEP = (("zstd", 1), ("zstd", 3), ("zstd", 5), ("zstd", 9), ("lz4", 9), ("lz4hc", 9), ("zlib", 1), ("zlib", 9),

@@ -42,8 +42,8 @@ import _data
 import _peers
 import _precision
 import _startup
-from napari_mrcz.io.codec import default_threads
-from napari_mrcz.io.opener import open_mrc
+from napari_mrcz.io.codec.blosc import default_threads
+from napari_mrcz.io.reader.file import open_mrc
 
 CODECS = (("zstd", 1), ("lz4", 9))
 MB = 1e6

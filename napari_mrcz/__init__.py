@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from ._version import __version__
 from .errors import ChunkError, HeaderError, MrczError, MrczWarning, ReadOnlyTargetError, UnsupportedError, VerifyError
-from .format.dtypes import storage_dtype
+from .values.dtypes import storage_dtype
 from .format.header import Header
-from .format.noise import suggest_tolerance
+from .values.noise import suggest_tolerance
 from .io.batch import ConvertResult, convert_many
-from .io.opener import MrcFileInfo, open_mrc
-from .io.reader import MrcImage, read
-from .io.remote import RemoteError
-from .io.streaming import MrczWriter
+from .io.reader.file import MrcFileInfo, open_mrc
+from .io.reader.read import MrcImage, read
+from .io.storage.remote import RemoteError
+from .io.writer.mrcz_writer import MrczWriter
 from .io.validate import Problem, validate
-from .io.writer import write, write_async
+from .io.writer.write import write, write_async
 
 __all__ = [
     "ChunkError",

@@ -18,8 +18,8 @@ from typing import Any
 from .errors import MrczError, MrczWarning
 from .format.metadata import angstrom_per
 from .format.voxel import scale_decimal
-from .io.reader import read
-from .io.writer import write, write_async
+from .io.reader.read import read
+from .io.writer.write import write, write_async
 
 PathLike = str | os.PathLike[str]
 

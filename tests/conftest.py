@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         except md.PackageNotFoundError:
             versions.append(f"{name} absent")
     return ["oracles: " + ", ".join(versions), f"corpus: {TESTDATA} ({'present' if TESTDATA.is_dir() else 'absent'})"]
+
+
+@pytest.fixture
+def settings() -> Iterator[Callable[[str, Any], None]]:
+    """``settings(key, value)`` changes a :mod:`napari_mrcz.config` setting until the test ends."""
+    from napari_mrcz import config
+
+    with contextlib.ExitStack() as stack:
+        yield lambda key, value: stack.enter_context(config.set({key: value}))

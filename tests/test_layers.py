@@ -1,4 +1,5 @@
-"""The package tree keeps its layers: errors -> format -> io -> front-ends (plugin, cli, rsciio).
+"""The package tree keeps its layers: errors -> format -> values -> io -> front-ends (plugin, cli, rsciio,
+mount); inside io: storage -> codec -> reader -> stats -> writer -> validate, zarr -> batch.
 
 Every import in every module (top-level and inside functions) is read with ``ast``; a module may import
 only its own layer or lower ones, the import graph has no cycles, no module passes 400 lines, and the
@@ -14,8 +15,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "napari_mrcz"
 MAX_LINES = 400
-RANK = {"errors": 0, "_version": 0, "format": 1, "io": 2, "plugin": 3, "cli": 3, "rsciio": 3}
-FRONT_ENDS = ("plugin", "cli", "rsciio")
+RANK = {"errors": 0, "_version": 0, "config": 0, "format": 1, "values": 2, "io": 3,
+        "plugin": 4, "cli": 4, "rsciio": 4, "mount": 4}
+IO_RANK = {"storage": 0, "codec": 1, "reader": 2, "stats": 3, "writer": 4, "validate": 5, "zarr": 5, "batch": 6}
+FRONT_ENDS = ("plugin", "cli", "rsciio", "mount")
 
 
 def module_name(path: Path) -> str:
@@ -38,7 +41,8 @@ def imports_of(name: str) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            candidates = [target] + [f"{target}.{alias.name}" for alias in node.names]
+            # ``from pkg import module`` imports the module, not the package's own code
+            candidates = [f"{target}.{a.name}" if f"{target}.{a.name}" in MODULES else target for a in node.names]
         elif isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         else:
@@ -52,12 +56,21 @@ def layer(name: str) -> str | None:
     return parts[1] if len(parts) > 1 else None  # None: the package itself (may import everything)
 
 
+def io_layer(name: str) -> str | None:
+    """The sub-package of io a module belongs to (None: io's own __init__)."""
+    parts = name.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == "io" else None
+
+
 def test_tree_has_layers() -> None:
     subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
-    assert {"format", "io", "plugin", "cli"} <= subpackages
-    for sub in subpackages:
-        doc = ast.get_docstring(ast.parse((PACKAGE / sub / "__init__.py").read_text()))
-        assert doc and "import" in doc, f"napari_mrcz/{sub}/__init__.py must say what the layer may import"
+    assert {"format", "values", "io", "plugin", "cli"} <= subpackages
+    for init in PACKAGE.rglob("__init__.py"):
+        if init.parent == PACKAGE:
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        where = init.relative_to(PACKAGE.parent)
+        assert doc and "import" in doc, f"{where} must say what the package may import"
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
@@ -71,6 +84,10 @@ def test_imports_only_lower_layers(name: str) -> None:
         assert RANK[theirs] <= RANK[mine], f"{name} ({mine}) imports {target} ({theirs}), a higher layer"
         if mine in FRONT_ENDS and theirs in FRONT_ENDS:
             assert mine == theirs, f"front-end {name} imports another front-end, {target}"
+        if mine == theirs == "io" and io_layer(name) and io_layer(target):
+            assert IO_RANK[io_layer(target)] <= IO_RANK[io_layer(name)], (  # type: ignore[index]
+                f"{name} imports {target}: io.{io_layer(target)} comes after io.{io_layer(name)}"
+            )
 
 
 def test_no_import_cycles() -> None:

@@ -10,8 +10,8 @@ import json
 import math
 from typing import Any
 
-from ..io.opener import MrcFileInfo
-from ..io.stats_check import data_stats
+from ..io.reader.file import MrcFileInfo
+from ..io.stats.check import data_stats
 
 
 def _finite(value: float | None) -> float | None:

@@ -20,14 +20,14 @@ from typing import Any
 from . import batch
 from .info import describe, info_text, size_text
 from .json_output import json_text
-from ..format.dtypes import storage_dtype
+from ..values.dtypes import storage_dtype
 from ..format.names import DEFAULT_COMPRESSOR, PLAIN_SUFFIXES, suffix_kind
 from ..errors import MrczError
-from ..io.opener import open_mrc
+from ..io.reader.file import open_mrc
 from ..io.validate import SEVERITIES, validate
-from ..io.convert import convert_file, import_codecs, resolve_tolerance
-from ..format.precision import EXPLICIT_INTEGER_DTYPES, INT
-from ..format.quantize import parse_tolerance
+from ..io.writer.convert import convert_file, import_codecs, resolve_tolerance
+from ..values.precision import EXPLICIT_INTEGER_DTYPES, INT
+from ..values.quantize import parse_tolerance
 
 PROG = "napari-mrcz"
 COMPRESSORS = ("zstd", "lz4", "lz4hc", "zlib", "blosclz")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from ..errors import MrczError
-from ..io.opener import open_mrc
+from ..io.reader.file import open_mrc
 
 SCREENSHOT_WINDOW = (1100, 800)
 """Window size (pixels) for ``--screenshot``; the canvas is the part left of the dock widgets."""

@@ -1,7 +1,7 @@
 """Tilt angles in the text files that sit beside a tilt series: IMOD ``.tlt``/``.rawtlt`` (one angle in
 degrees per line) and SerialEM ``.mdoc`` (``[ZValue = n]`` sections with ``TiltAngle = a``).
 
-Pure functions over text; reading the files is :mod:`napari_mrcz.io.tilt`'s. Each raises ValueError
+Pure functions over text; reading the files is :mod:`napari_mrcz.io.reader.tilt`'s. Each raises ValueError
 with a short reason for text that is not such a file.
 """
 

@@ -1,9 +1,14 @@
-"""Reading and writing files: byte sources (local files, gzip/bzip2), the blosc codec, the opener
-and reader (eager and lazy), the streaming writer, statistics and validation.
+"""Reading and writing files. Sub-packages, each importing only those before it in this list:
 
-Everything that touches a file or a compression library lives here. ``validate`` is here, not in a
-front-end, because it parses bytes itself (the raw header and chunk headers, beyond what a reader
-accepts) and streams statistics over the data, which front-ends must not do. May import:
-:mod:`napari_mrcz.format`, :mod:`napari_mrcz.errors`, the standard library, numpy, blosc, blosc2 and
-dask (and dask.distributed in ``batch``, lazily); never the front-ends (plugin, cli, rsciio) or napari.
+- :mod:`.storage` — where bytes come from (local files, gzip/bzip2, URLs), behind one interface;
+- :mod:`.codec` — blosc compression of z-slices and the c-blosc2 binding;
+- :mod:`.reader` — open, index, read (eager, regions, partial decode, lazy, multiscale), tilt angles;
+- :mod:`.stats` — header statistics;
+- :mod:`.writer` — the streaming writer, ``write`` and conversion;
+- :mod:`.validate` — checks against MRC2014 (it parses raw headers and chunk headers itself);
+- :mod:`.batch` — many files on dask.distributed.
+
+May import: :mod:`napari_mrcz.format`, :mod:`napari_mrcz.values`, :mod:`napari_mrcz.errors`, the
+standard library, numpy, blosc, blosc2, dask (dask.distributed in ``batch``, lazily) and fsspec (lazily);
+never the front-ends (plugin, cli, rsciio) or napari.
 """

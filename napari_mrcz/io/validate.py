@@ -31,11 +31,11 @@ from ..errors import MrczError, MrczWarning
 from ..format.header import HEADER_DTYPE
 from ..format.modes import KNOWN_MODES, PACKED_MODES, byte_order_from_machst
 from ..format.metadata import JSON_EXTTYP, decode_metadata
-from .opener import MrcFileInfo, open_mrc
-from .seekindex import compare, read_seek_table
-from .paths import PathLike, as_path
-from .sources import stream_kind
-from .stats_check import check_stats
+from .reader.file import MrcFileInfo, open_mrc
+from .reader.chunk_index import compare, read_seek_table
+from .storage.paths import PathLike, as_path
+from .storage.memory import stream_kind
+from .stats.check import check_stats
 SEVERITIES = ("warning", "error", "fatal")
 """warning: allowed but unusual; error: breaks a rule (the file is invalid); fatal: unreadable."""
 
@@ -256,7 +256,7 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
     The checks follow ``mrcfile.validate``: MAP ID, machine stamp (which must also state the byte
     order the header really has), mode, non-negative fields, axis mapping, volume-stack MZ, NLABL
     against the labels, NVERSION, a known EXTTYP ('json' counts for MRCZ), statistics (DMIN/DMAX
-    exact, DMEAN/RMS within 1%; see :mod:`napari_mrcz.io.stats_check`) and no bytes after the data,
+    exact, DMEAN/RMS within 1%; see :mod:`napari_mrcz.io.stats.check`) and no bytes after the data,
     also inside a gzip/bzip2 stream (a valid seek table after the last chunk is part of the file).
     For MRCZ also every chunk header (sizes, block size, type size, codec), the packed size at byte
     144, the seek table when there is one (it must verify and agree with the chunk headers), and

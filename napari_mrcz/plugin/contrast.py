@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.opener import MrcFileInfo
+from ..io.reader.file import MrcFileInfo
 
 LOW_PERCENTILE, HIGH_PERCENTILE = 0.5, 99.5
 ISO_PERCENTILE = 99.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..format.kept import MAX_CRYSTAL_SPACE_GROUP
-from ..io.opener import MrcFileInfo
+from ..io.reader.file import MrcFileInfo
 
 MAP_SUFFIXES = (".map", ".ccp4")
 NOT_MAP_SUFFIXES = (".st", ".ali", ".rec", ".mrcs")

@@ -1,7 +1,7 @@
 """napari reader hook: MRC/MRCZ files (and folders or lists of them) as image layers with physical scale.
 
 Only the header is read to decide (``open_mrc``); voxels are read by the returned reader, eagerly for
-files up to ``LAZY_THRESHOLD_BYTES`` and as a dask array (one chunk per z-slice) above. No bytes are
+files up to the ``"reader.lazy_bytes"`` setting (:mod:`napari_mrcz.config`) and as a dask array (one chunk per z-slice) above. No bytes are
 parsed here: everything goes through the core.
 """
 
@@ -20,18 +20,18 @@ from . import layer as _layer
 from . import maps as _maps
 from . import placement as _placement
 from . import viewer as _viewer
+from .. import config
 from ..errors import MrczError, MrczWarning
-from ..io.multiscale import display_levels, needs_multiscale
-from ..io.opener import MrcFileInfo, open_mrc
-from ..io.reader import read
-from ..io.remote import is_url, url_name
+from ..io.reader.multiscale import display_levels, needs_multiscale
+from ..io.reader.file import MrcFileInfo, open_mrc
+from ..io.reader.read import read
+from ..io.storage.remote import is_url, url_name
 from .labels import LABELS_MARKER
 
 SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4", ".msk")
 """Names this reader claims; CCP4 maps and masks (.ccp4, .msk) are MRC2014-compatible, as gemmi,
 ChimeraX and mrcfile read them."""
 STREAM_SUFFIXES = (".gz", ".bz2")  # of the plain suffixes only (not .mrcz)
-LAZY_THRESHOLD_BYTES = 256 * 2**20
 """Files holding more decompressed bytes than this (256 MiB) open as dask arrays."""
 
 LayerData = tuple[Any, dict[str, Any], str]
@@ -98,8 +98,8 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
     """One layer for an opened file: (data, add_image kwargs, 'image'), or (data, add_labels kwargs,
     'labels') for integer files we wrote from a Labels layer (:data:`labels.LABELS_MARKER`).
 
-    ``lazy=None`` decides by size: lazy above :data:`LAZY_THRESHOLD_BYTES`, and for files big enough
-    for a multiscale pyramid (:func:`napari_mrcz.io.multiscale.needs_multiscale`: y or x above 2048
+    ``lazy=None`` decides by size: lazy above the ``"reader.lazy_bytes"`` setting, and for files big enough
+    for a multiscale pyramid (:func:`napari_mrcz.io.reader.multiscale.needs_multiscale`: y or x above 2048
     px, or over 1 GiB), which only lazy image layers get; remote files are always lazy. Lazy layers
     are array-likes over the file (no dask: a slider step reads one slice). Complex files (napari
     cannot show complex numbers) open as their amplitude, float32, noted in
@@ -111,7 +111,7 @@ def layer_data(info: MrcFileInfo, lazy: bool | None = None) -> LayerData:
         A compressed slice is corrupt (eager reads; lazy reads raise when the slice is shown).
     """
     if lazy is None:
-        lazy = info.nbytes > LAZY_THRESHOLD_BYTES or is_url(info.path) or needs_multiscale(info)
+        lazy = info.nbytes > config.get("reader.lazy_bytes") or is_url(info.path) or needs_multiscale(info)
     notes: dict[str, Any] = {}
     complex_data = np.issubdtype(info.dtype, np.complexfloating)
     labels = LABELS_MARKER in info.header.labels and info.dtype.kind in "iu"

@@ -64,7 +64,7 @@ def make_tomogram(shape: tuple[int, int, int] = SHAPE, seed: int = SEED) -> np.n
 
 def write_sample(path: Path | None = None) -> Path:
     """Write the sample file (atomically) unless it is there already; returns its path."""
-    from ..io.writer import write
+    from ..io.writer.write import write
 
     path = sample_path() if path is None else Path(path)
     if not path.is_file():
@@ -89,7 +89,7 @@ def tomogram() -> list[tuple[Any, dict[str, Any], str]]:
     """npe2 sample data: the synthetic tomogram as a lazy image layer (read slice by slice) in nm."""
     from .reader import layer_data
     from .viewer import attach_calling_viewer
-    from ..io.opener import open_mrc
+    from ..io.reader.file import open_mrc
 
     data, kwargs, kind = layer_data(open_mrc(write_sample()), lazy=True)
     kwargs["name"] = "tomogram (MRCZ sample)"

@@ -15,11 +15,11 @@ import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton, SpinBox
 
 from .writer import default_codec, default_tolerance, resolve_tolerance, save_image
-from ..io.codec import MrczBlosc, default_threads
+from ..io.codec.blosc import MrczBlosc, default_threads
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
-from ..format.dtypes import storage_dtype
-from ..format.quantize import parse_tolerance, quantize
+from ..values.dtypes import storage_dtype
+from ..values.quantize import parse_tolerance, quantize
 
 if TYPE_CHECKING:
     import napari

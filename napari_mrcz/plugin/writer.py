@@ -21,9 +21,9 @@ from . import layer as _layer
 from . import placement as _placement
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
-from ..format.noise import suggest_tolerance
-from ..format.quantize import check_tolerance, parse_tolerance
-from ..io.writer import write
+from ..values.noise import suggest_tolerance
+from ..values.quantize import check_tolerance, parse_tolerance
+from ..io.writer.write import write
 
 PLUGIN = "napari-mrcz"
 

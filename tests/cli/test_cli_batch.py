@@ -19,7 +19,7 @@ import pytest
 import napari_mrcz as nm
 from napari_mrcz.cli import main
 from napari_mrcz.io.batch.record import RECORD_NAME
-from napari_mrcz.io.convert import convert_file
+from napari_mrcz.io.writer.convert import convert_file
 
 from test_cli import run
 

@@ -77,7 +77,7 @@ def test_codecs_still_load_on_first_use(files: dict[str, Path]) -> None:
     ("plain.mrc", "o.mrcz", {"blosc"}), ("plain.mrc", "o.mrc", set()),
 ])
 def test_import_codecs_loads_what_convert_needs(files: dict[str, Path], name: str, out: str, expected: set[str]) -> None:
-    code = ("import json, sys; from napari_mrcz.io.convert import import_codecs; from napari_mrcz import open_mrc; "
+    code = ("import json, sys; from napari_mrcz.io.writer.convert import import_codecs; from napari_mrcz import open_mrc; "
             f"import_codecs(open_mrc({str(files[name])!r}), {'zstd' if out.endswith('z') else None!r}); "
             "print(json.dumps(sorted(m for m in sys.modules if m in ('blosc', 'blosc2', 'dask'))))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -97,6 +97,6 @@ def test_shuffle_codes_are_blosc_s() -> None:
     """codec.py names blosc's filter codes without importing blosc; they are blosc's own."""
     import blosc
 
-    from napari_mrcz.io import codec
+    from napari_mrcz.io.codec import blosc as codec
 
     assert codec.SHUFFLES == {"none": blosc.NOSHUFFLE, "byte": blosc.SHUFFLE, "bit": blosc.BITSHUFFLE}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from napari_mrcz.errors import ChunkError
-from napari_mrcz.format.blocks import block_extents, block_layout, block_starts, compact_chunk, prefix_bytes
+from napari_mrcz.format.blosc_blocks import block_extents, block_layout, block_starts, compact_chunk, prefix_bytes
 
 DATA = (np.random.default_rng(3).normal(size=(40, 300)) * 50).astype(np.float32)
 

@@ -12,7 +12,7 @@ import pytest
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczError
-from napari_mrcz.format.noise import noise_sigma, suggest_tolerance
+from napari_mrcz.values.noise import noise_sigma, suggest_tolerance
 
 RNG = np.random.default_rng(20240601)
 YY, XX = np.mgrid[:256, :256].astype(np.float64)

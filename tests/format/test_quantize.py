@@ -20,8 +20,8 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 from napari_mrcz.errors import MrczError, MrczWarning  # noqa: E402
-from napari_mrcz.format.precision import Precision, check_dtype, integer_dtype_for, smallest_integer_dtype  # noqa: E402
-from napari_mrcz.format.quantize import (  # noqa: E402
+from napari_mrcz.values.precision import Precision, check_dtype, integer_dtype_for, smallest_integer_dtype  # noqa: E402
+from napari_mrcz.values.quantize import (  # noqa: E402
     check_tolerance,
     grid_step,
     parse_tolerance,

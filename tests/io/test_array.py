@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import napari_mrcz as nm
-from napari_mrcz.io import array
-from napari_mrcz.io.array import MrcArray
+from napari_mrcz.io.reader import array
+from napari_mrcz.io.reader.array import MrcArray
 
 
 def _random_key(rng: np.random.Generator, shape: tuple[int, ...]) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ from scipy import ndimage
 
 import napari_mrcz as nm
 from napari_mrcz.format.constants import HEADER_BYTES, WRITABLE_COMPRESSORS
-from napari_mrcz.io.codec import MrczBlosc
+from napari_mrcz.io.codec.blosc import MrczBlosc
 
 
 def _smooth(shape: tuple[int, ...], seed: int) -> np.ndarray:

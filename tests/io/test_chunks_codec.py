@@ -1,4 +1,4 @@
-"""Chunk headers, the chunk index and the per-slice blosc codec (napari_mrcz.format.chunks, napari_mrcz.io.codec)."""
+"""Chunk headers, the chunk index and the per-slice blosc codec (napari_mrcz.format.chunks, napari_mrcz.io.codec.blosc)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from napari_mrcz.format.chunks import ChunkIndex, parse_chunk_header
-from napari_mrcz.io.codec import MrczBlosc, resolve_shuffle
+from napari_mrcz.io.codec.blosc import MrczBlosc, resolve_shuffle
 from napari_mrcz.format.constants import WRITABLE_COMPRESSORS
 from napari_mrcz.errors import ChunkError, MrczError
 

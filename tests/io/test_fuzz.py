@@ -443,7 +443,7 @@ def _read_both(path: Path) -> dict[str, Any]:
             elif how == "lazy":
                 outcomes[how] = np.asarray(nm.read(path, lazy=True).data.compute())
             elif how == "rows":  # the middle row of every slice: partial decode of compressed files
-                from napari_mrcz.io.array import MrcArray
+                from napari_mrcz.io.reader.array import MrcArray
 
                 rows = MrcArray(nm.open_mrc(path))
                 outcomes[how] = rows[(slice(None),) * (rows.ndim - 2) + (rows.shape[-2] // 2,)]

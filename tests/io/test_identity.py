@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import napari_mrcz as nm
 from napari_mrcz import HeaderError, MrczError, MrczWarning
 from napari_mrcz.cli.main import main
-from napari_mrcz.io.convert import convert_file
+from napari_mrcz.io.writer.convert import convert_file
 
 EDGES = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "edges"
 DTYPES = ["i1", "i2", "f4", "c8", "u2", "f2", "i4", "u4"]

@@ -16,7 +16,7 @@ import pytest
 import napari_mrcz as nm
 from napari_mrcz.cli.main import main
 from napari_mrcz.format.constants import MICROSCOPE_DEFAULTS
-from napari_mrcz.io.convert import convert_file
+from napari_mrcz.io.writer.convert import convert_file
 from napari_mrcz.rsciio import file_reader
 
 MODES = {0: np.int8, 1: np.int16, 2: np.float32, 4: np.complex64, 6: np.uint16, 12: np.float16}

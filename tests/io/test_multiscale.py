@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import struct
 from itertools import product
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import napari_mrcz as nm
-from napari_mrcz.io import array, multiscale
-from napari_mrcz.io.multiscale import LevelArray, downsample, level_shapes, pyramid
+from napari_mrcz.io.reader import array, multiscale
+from napari_mrcz.io.reader.multiscale import LevelArray, downsample, level_shapes, pyramid
 
 
 def _reference(data: np.ndarray, halved: tuple[bool, ...]) -> np.ndarray:
@@ -52,13 +54,13 @@ def test_downsample_keeps_nan_and_does_not_overflow() -> None:
     assert np.isnan(downsample(np.array([[np.nan, 1.0], [1.0, 1.0]], np.float32), [0, 1])[0, 0])
 
 
-def test_level_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_level_shapes(settings: Callable[[str, Any], None]) -> None:
     assert level_shapes((300, 4096, 4096), (True, True, True), 4) == [(300, 4096, 4096), (150, 2048, 2048),
                                                                       (75, 1024, 1024)]
     assert level_shapes((40, 5000, 3000), (False, True, True), 1) == [(40, 5000, 3000), (40, 2500, 1500),
                                                                       (40, 1250, 750), (40, 625, 375)]
     assert level_shapes((8193, 8193), (True, True), 2)[-1] == (1025 // 2 + 1, 1025 // 2 + 1)
-    monkeypatch.setattr(multiscale, "MULTISCALE_BYTES", 2**20)  # the coarsest level also fits the budget
+    settings("multiscale.bytes", 2**20)  # the coarsest level also fits the budget
     assert level_shapes((64, 512, 512), (True, True, True), 4)[-1] == (16, 128, 128)
 
 
@@ -74,8 +76,8 @@ def _volume_file(tmp_path: Path, shape: tuple[int, ...], dtype: str = "f4", imag
 
 
 @pytest.fixture
-def small_levels(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(multiscale, "LEVEL_SIDE", 8)
+def small_levels(settings: Callable[[str, Any], None]) -> None:
+    settings("multiscale.level_side", 8)
     multiscale._CACHE.clear()
 
 
@@ -125,10 +127,10 @@ def test_a_plane_reads_only_the_planes_below_it(tmp_path: Path, monkeypatch: pyt
 
 
 @pytest.mark.usefixtures("small_levels")
-def test_cache_stays_within_its_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_stays_within_its_budget(settings: Callable[[str, Any], None], tmp_path: Path) -> None:
     path = _volume_file(tmp_path, (16, 40, 36))
     plane = 20 * 18 * 4  # a level-1 plane of float32
-    monkeypatch.setattr(multiscale, "CACHE_BYTES", 5 * plane)
+    settings("multiscale.cache_bytes", 5 * plane)
     levels = pyramid(nm.open_mrc(path))
     for z in range(8):
         levels[1][z]

@@ -4,6 +4,7 @@ for every codec, shuffle and block size we and mrcz write, and safe on hostile c
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ import pytest
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczError
-from napari_mrcz.format.blocks import block_extents, block_layout, block_starts
+from napari_mrcz.format.blosc_blocks import block_extents, block_layout, block_starts
 from napari_mrcz.format.constants import WRITABLE_COMPRESSORS
-from napari_mrcz.io import partial, region
-from napari_mrcz.io.array import MrcArray
-from napari_mrcz.io.codec import MrczBlosc
+from napari_mrcz.io.codec import cblosc2
+from napari_mrcz.io.reader import partial, region
+from napari_mrcz.io.reader.array import MrcArray
+from napari_mrcz.io.codec.blosc import MrczBlosc
 
-pytestmark = pytest.mark.skipif(not partial.available(), reason="c-blosc2's shared library is not shipped")
+pytestmark = pytest.mark.skipif(not cblosc2.available(), reason="c-blosc2's shared library is not shipped")
 ROWS = [(0, 1), (17, 18), (63, 64), (5, 40), (0, 64)]
 
 
@@ -163,9 +165,9 @@ def test_an_xz_slice_reads_a_small_part_of_the_file(tmp_path: Path) -> None:
 def test_without_the_library_whole_slices_are_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _volume("u2")
     path = nm.write(tmp_path / "v.mrcz", data)
-    monkeypatch.setattr(partial, "_getitem", None)
-    monkeypatch.setattr(partial, "_loaded", True)
-    assert not partial.available()
+    monkeypatch.setattr(cblosc2, "_getitem", None)
+    monkeypatch.setattr(cblosc2, "_loaded", True)
+    assert not cblosc2.available()
     assert np.array_equal(MrcArray(nm.open_mrc(path))[:, 9, :], data[:, 9, :])
 
 
@@ -192,11 +194,11 @@ def test_corrupt_chunks_read_or_raise_mrczerror(tmp_path: Path, seed: int) -> No
             assert got.shape == (3, r1 - r0, 50)
 
 
-def test_region_batches_bound_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_region_batches_bound_memory(settings: Callable[[str, Any], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A y-z slice (all rows, one column) decodes whole slices a batch at a time."""
     data = _volume("i2", (9, 64, 50))
     path = nm.write(tmp_path / "v.mrcz", data)
-    monkeypatch.setattr(region, "BATCH_BYTES", 2 * data[0].nbytes)
+    settings("region.batch_bytes", 2 * data[0].nbytes)
     info = nm.open_mrc(path)
     sizes: list[int] = []
     original = info.read_slices

@@ -13,7 +13,7 @@ from conftest import TESTDATA, corpus_params
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczError
-from napari_mrcz.io.convert import convert_file
+from napari_mrcz.io.writer.convert import convert_file
 
 mrcfile = pytest.importorskip("mrcfile")
 

@@ -20,7 +20,7 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.errors import MrczError, MrczWarning  # noqa: E402
-from napari_mrcz.io.convert import convert_file  # noqa: E402
+from napari_mrcz.io.writer.convert import convert_file  # noqa: E402
 
 COMPRESSORS = (None, "zstd", "lz4", "lz4hc", "zlib", "blosclz")
 EXAMPLES = int(os.environ.get("NAPARI_MRCZ_HYPOTHESIS_EXAMPLES", "0") or 0)

@@ -23,7 +23,7 @@ from loopback_http import LoopbackServer
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczError, UnsupportedError
-from napari_mrcz.io.remote import RemoteError, is_url, url_name
+from napari_mrcz.io.storage.remote import RemoteError, is_url, url_name
 
 pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")

@@ -12,8 +12,8 @@ import pytest
 import napari_mrcz as nm
 from napari_mrcz.cli.info import describe
 from napari_mrcz.errors import MrczError
-from napari_mrcz.io.intstats import INTEGER_KINDS, PIECE, integer_sums, squares_fit
-from napari_mrcz.io.stats import UNSET, RunningStats, slice_stats
+from napari_mrcz.io.stats.integer import INTEGER_KINDS, PIECE, integer_sums, squares_fit
+from napari_mrcz.io.stats.compute import UNSET, RunningStats, slice_stats
 from napari_mrcz.io.validate import is_valid
 
 RNG = np.random.default_rng(20261130)

@@ -17,7 +17,7 @@ import napari_mrcz as nm
 from napari_mrcz import MrczError, MrczWarning
 from napari_mrcz.cli.main import main
 from napari_mrcz.format.names import BY_NAME, PLAIN_SUFFIXES, compressor_for, suffix_kind
-from napari_mrcz.io.convert import convert_file
+from napari_mrcz.io.writer.convert import convert_file
 
 DATA = np.arange(3 * 5 * 7, dtype=np.int16).reshape(3, 5, 7)
 

@@ -12,7 +12,7 @@ from conftest import TESTDATA
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczWarning
-from napari_mrcz.io.tilt import MAX_SIDECAR_BYTES, sidecar_paths
+from napari_mrcz.io.reader.tilt import MAX_SIDECAR_BYTES, sidecar_paths
 
 mrcfile = pytest.importorskip("mrcfile")
 from mrcfile.dtypes import get_ext_header_dtype  # noqa: E402

@@ -20,7 +20,7 @@ import pytest
 import napari_mrcz as nm
 import napari_mrcz.io.validate as validate_module
 from napari_mrcz.format.header import HEADER_DTYPE
-from napari_mrcz.io.stats_check import average_matches, extreme_matches
+from napari_mrcz.io.stats.check import average_matches, extreme_matches
 from napari_mrcz.io.validate import is_valid, validate
 
 mrcfile = pytest.importorskip("mrcfile")

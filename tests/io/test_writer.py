@@ -154,7 +154,7 @@ def test_array_likes_and_progress(tmp_path: Path) -> None:
     data = _data((4, 6, 7), "i2")
     nm.write(source, data)
     info = nm.open_mrc(source)
-    from napari_mrcz.io.lazy import SliceArray
+    from napari_mrcz.io.reader.lazy import SliceArray
 
     calls: list[tuple[int, int, int]] = []
     nm.write(tmp_path / "dst.mrc", SliceArray(info), compressor=None, progress=lambda *a: calls.append(a))

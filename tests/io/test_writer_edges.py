@@ -22,7 +22,7 @@ import pytest
 import napari_mrcz as nm
 from napari_mrcz import MrczError, ReadOnlyTargetError
 from napari_mrcz.cli.main import main
-from napari_mrcz.io.convert import convert_file
+from napari_mrcz.io.writer.convert import convert_file
 from napari_mrcz.rsciio import file_reader, file_writer
 
 DATA = np.arange(4 * 6 * 5, dtype=np.int16).reshape(4, 6, 5)

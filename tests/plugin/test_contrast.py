@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import napari_mrcz as nm
-from napari_mrcz.io.opener import MrcFileInfo
+from napari_mrcz.io.reader.file import MrcFileInfo
 from napari_mrcz.plugin import contrast as _contrast
 from napari_mrcz.plugin import reader as _reader
 from napari_session import discovered, viewer  # noqa: F401  (fixtures)

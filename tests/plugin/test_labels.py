@@ -20,7 +20,7 @@ mrcfile = pytest.importorskip("mrcfile")
 import napari_mrcz as nm  # noqa: E402
 from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
 from napari_mrcz.errors import MrczError  # noqa: E402
-from napari_mrcz.io.convert import convert_file  # noqa: E402
+from napari_mrcz.io.writer.convert import convert_file  # noqa: E402
 from napari_mrcz.plugin.labels import LABELS_MARKER, labels_dtype  # noqa: E402
 
 

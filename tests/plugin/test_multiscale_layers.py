@@ -3,6 +3,7 @@ thresholds patched in), scale and world coordinates at every level, 3-D at the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +14,19 @@ pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
 
 import napari_mrcz as nm  # noqa: E402
-from napari_mrcz.io import multiscale  # noqa: E402
+from napari_mrcz.io.reader import multiscale  # noqa: E402
 from napari_mrcz.plugin import reader as _reader  # noqa: E402
 
 PLUGIN = "napari-mrcz"
 
 
 @pytest.fixture(autouse=True)
-def _small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+def _small_thresholds(settings: Callable[[str, Any], None]) -> None:
     """Files over 1 KiB open lazily; y or x over 32 px makes a pyramid down to 16 px per side."""
     npe2.PluginManager.instance().discover()
-    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 1024)
-    monkeypatch.setattr(multiscale, "MULTISCALE_SIDE", 32)
-    monkeypatch.setattr(multiscale, "LEVEL_SIDE", 16)
+    settings("reader.lazy_bytes", 1024)
+    settings("multiscale.side", 32)
+    settings("multiscale.level_side", 16)
     multiscale._CACHE.clear()
 
 

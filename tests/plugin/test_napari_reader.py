@@ -4,6 +4,7 @@ what it refuses, lazy loading, folders and lists; one drag-and-drop equivalent i
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,7 @@ def test_folder_and_list_open_as_separate_layers(viewer: Any, testdata: Path, tm
 
 def _spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     """The stored sections every lazy layer read asks for (one list per read)."""
-    from napari_mrcz.io import array
+    from napari_mrcz.io.reader import array
 
     reads: list[list[int]] = []
     original = array.read_storage
@@ -152,10 +153,10 @@ def _spy_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     return reads
 
 
-def test_large_files_open_lazily_reading_one_slice_per_step(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_large_files_open_lazily_reading_one_slice_per_step(settings: Callable[[str, Any], None], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     volume = np.random.default_rng(0).normal(size=(12, 20, 24)).astype(np.float32)
     path = nm.write(tmp_path / "v.mrcz", volume, voxel_size=(2.0, 1.0, 1.0), stats=True)
-    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", volume.nbytes - 1)
+    settings("reader.lazy_bytes", volume.nbytes - 1)
     reads = _spy_reads(monkeypatch)
     ((data, kwargs, _),) = _read(path)
     assert type(data).__name__ == "MrcArray" and data.shape == volume.shape and data.dtype == np.float32
@@ -168,8 +169,8 @@ def test_large_files_open_lazily_reading_one_slice_per_step(monkeypatch: pytest.
     assert nm.read(path, lazy=True).data.chunks[0] == (1,) * 12  # scripting keeps dask
 
 
-def test_complex_opens_as_lazy_amplitude(monkeypatch: pytest.MonkeyPatch, testdata: Path) -> None:
-    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
+def test_complex_opens_as_lazy_amplitude(settings: Callable[[str, Any], None], testdata: Path) -> None:
+    settings("reader.lazy_bytes", 0)
     path = testdata / "mrcz" / "fft_complex64_lz4hc.mrcz"
     ((data, kwargs, _),) = _read(path)
     truth = np.abs(np.load(str(path) + ".npy"))

@@ -3,6 +3,7 @@ progress, several layers to a folder, refusals, and the default codec from the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,15 +97,16 @@ def test_added_metadata_is_written_beside_the_files(viewer: Any, testdata: Path,
 
 
 def test_lazy_layer_streams_with_progress(
+    settings: Callable[[str, Any], None],
     viewer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import napari.utils
 
-    from napari_mrcz.io import array
+    from napari_mrcz.io.reader import array
 
     volume = np.random.default_rng(1).integers(0, 9, size=(9, 30, 20)).astype(np.uint16)
     source = nm.write(tmp_path / "src.mrcz", volume, voxel_size=(4.0, 2.0, 2.0), metadata={"k": 1})
-    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
+    settings("reader.lazy_bytes", 0)
     (layer,) = viewer.open(str(source), plugin=PLUGIN)
     assert type(layer.data).__name__ == "MrcArray"
 
@@ -127,10 +129,11 @@ def test_lazy_layer_streams_with_progress(
 
 
 def test_refuses_to_replace_the_file_a_lazy_layer_reads(
-    viewer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings: Callable[[str, Any], None],
+    viewer: Any, tmp_path: Path
 ) -> None:
     source = nm.write(tmp_path / "src.mrcz", np.ones((3, 4, 5), np.float32))
-    monkeypatch.setattr(_reader, "LAZY_THRESHOLD_BYTES", 0)
+    settings("reader.lazy_bytes", 0)
     viewer.open(str(source), plugin=PLUGIN)
     before = source.read_bytes()
     with pytest.raises(_writer.LayerNotSavedError, match="the file this lazy layer reads from"):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import MrczError
-from ..remote import is_url, url_name
+from ..storage.remote import is_url, url_name
 
 PathLike = str | os.PathLike[str]
 COMPRESSED_SUFFIX = ".mrcz"

@@ -40,7 +40,7 @@ def fingerprint(source: Path | str) -> dict[str, Any] | None:
     None when it cannot be reached (the conversion then fails with the reason)."""
     if not isinstance(source, str):
         return _stat(source)
-    from ..remote import RemoteSource
+    from ..storage.remote import RemoteSource
 
     try:
         size, *version = RemoteSource(source).identity

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MrczError
-from ...format.precision import check_dtype
-from ...format.quantize import check_tolerance, parse_tolerance
-from ..codec import available_cores, default_threads
+from ...values.precision import check_dtype
+from ...values.quantize import check_tolerance, parse_tolerance
+from ..codec.blosc import available_cores, default_threads
 from .plan import ConvertResult, PathLike, expand_inputs, file_size, output_compressor, plan_outputs
 from .record import RunRecord, fingerprint, remove_partial
 from .task import Job, Settings, reason, run_job
@@ -69,7 +69,7 @@ def convert_many(
     """Convert many MRC/MRCZ files into ``out_dir``, one dask.distributed task per file.
 
     Each output is named after its input's stem (``EMD-3001.map`` → ``out_dir/EMD-3001.mrcz``,
-    ``x.mrc.gz`` → ``x.mrcz``) and written atomically by :func:`napari_mrcz.io.convert.convert_file`,
+    ``x.mrc.gz`` → ``x.mrcz``) and written atomically by :func:`napari_mrcz.io.writer.convert.convert_file`,
     which streams the data in blocks of about 32 MiB (``.gz``/``.bz2`` inputs are decompressed into the
     worker's memory). A re-run skips outputs recorded complete (same input, size and modification time,
     same settings, output untouched); see :mod:`napari_mrcz.io.batch.record`. A file that cannot be
@@ -94,7 +94,7 @@ def convert_many(
     tolerance, dtype
         Lossy rounding of float data (a number in the data's units, or ``"auto"``/``"auto:F"``, resolved
         per file from its noise) and integer decimation (``"int"`` or an integer dtype), as for
-        :func:`napari_mrcz.io.convert.convert_file`.
+        :func:`napari_mrcz.io.writer.convert.convert_file`.
     verify
         Read each output back and compare it with its input (values z-slice block by block, shape,
         dtype, voxel size, origin, metadata, voltage, C3, gain; values within ``tolerance``) before it

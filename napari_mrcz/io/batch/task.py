@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import MrczError
-from ..convert import convert_file
+from ..writer.convert import convert_file
 from .plan import ConvertResult, file_size
 from .verify import compare_files
 

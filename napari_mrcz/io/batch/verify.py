@@ -4,7 +4,7 @@ Values are compared block by block of z-slices (about 32 MiB of each file at a t
 bit for bit where the dtype is kept, by value where it changed (uint8 widened to uint16, ``dtype=``
 integer decimation), and within the bound where the conversion had a ``tolerance``. Shape, dtype,
 voxel size, origin, JSON metadata, voltage, C3 and gain are compared as
-:func:`napari_mrcz.io.convert.convert_file` carries them over.
+:func:`napari_mrcz.io.writer.convert.convert_file` carries them over.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import VerifyError
-from ...format.dtypes import storage_dtype
+from ...values.dtypes import storage_dtype
 from ...format.kept import rewrite_arguments
-from ...format.precision import INT, INTEGER_DTYPES, check_dtype
-from ..convert import iter_file_blocks, resolve_tolerance
-from ..opener import MrcFileInfo, PathLike, open_mrc
+from ...values.precision import INT, INTEGER_DTYPES, check_dtype
+from ..writer.convert import iter_file_blocks, resolve_tolerance
+from ..reader.file import MrcFileInfo, PathLike, open_mrc
 
 _RTOL = 1e-6  # voxel size and origin pass through float32 CELLA/ORIGIN and a division by MX/MY/MZ
 
@@ -40,7 +40,7 @@ def compare_files(
     source
         The input file (any readable MRC/MRCZ, also ``.gz``/``.bz2``), or its URL.
     converted
-        The output of :func:`napari_mrcz.io.convert.convert_file` for it.
+        The output of :func:`napari_mrcz.io.writer.convert.convert_file` for it.
     keep_metadata
         Whether the conversion kept the JSON metadata (else the output must have none).
     tolerance, dtype

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import HeaderError
+from ... import config
+from ...errors import HeaderError
+from ..codec import cblosc2
 from . import partial
-from .opener import MrcFileInfo
+from .file import MrcFileInfo
 
 PARTIAL_MAX_FRACTION = 0.5
 """Decode only the wanted rows' blocks when the rows are at most this part of a slice."""
-BATCH_BYTES = 64 * 2**20
 """Whole slices decoded at once when a request needs only part of each (bounds memory)."""
 
 
@@ -49,10 +50,10 @@ def read_storage(
     all_cols = cols.size == h.nx and np.array_equal(cols, np.arange(h.nx))
     packed = h.mrc_mode in (3, 101)
     few_rows = r1 - r0 < h.ny and not packed and (
-        info.chunk_index is None or ((r1 - r0) <= PARTIAL_MAX_FRACTION * h.ny and partial.available())
+        info.chunk_index is None or ((r1 - r0) <= PARTIAL_MAX_FRACTION * h.ny and cblosc2.available())
     )
     if few_rows:
-        step = max(1, BATCH_BYTES // max(1, (r1 - r0) * h.nx * h.dtype.itemsize))
+        step = max(1, config.get("region.batch_bytes") // max(1, (r1 - r0) * h.nx * h.dtype.itemsize))
         out = np.zeros((sections.size, rows.size, cols.size), dtype=info.dtype)
         for i in range(0, sections.size, step):
             part = sections[i : i + step]
@@ -61,7 +62,7 @@ def read_storage(
             )
             out[i : i + part.size] = _crop(got, rows - r0, cols, False, all_cols)
         return out
-    runs = _runs(sections, max(1, BATCH_BYTES // max(1, h.slice_nbytes)))
+    runs = _runs(sections, max(1, config.get("region.batch_bytes") // max(1, h.slice_nbytes)))
     if len(runs) == 1 and all_rows and all_cols:  # whole slices in one read: no copy
         return info.read_slices(*runs[0], n_threads)
     out = np.zeros((sections.size, rows.size, cols.size), dtype=info.dtype)

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from .opener import MrcFileInfo
-from .stats import RunningStats
+from ..reader.file import MrcFileInfo
+from .compute import RunningStats
 
 _STATS_BLOCK_BYTES = 32 * 2**20
 RELATIVE_TOLERANCE = 0.01

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MrczError
+from ...errors import MrczError
 
 HEAD_BLOCK = 64 * 2**10
 """Bytes fetched by the first request of an open: the 1024-byte header and an extended header of up

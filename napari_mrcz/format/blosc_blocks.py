@@ -11,7 +11,7 @@ to back but not necessarily in order (blosc1's threads append them as they finis
 where the next-higher start begins, or at the end of the chunk. A chunk stored without compression
 (flag ``0x02``, "memcpyed") has no bstarts: the raw bytes follow the header.
 
-Pure functions over bytes; :mod:`napari_mrcz.io.partial` reads the bytes and hands them to c-blosc2.
+Pure functions over bytes; :mod:`napari_mrcz.io.reader.partial` reads the bytes and hands them to c-blosc2.
 """
 
 from __future__ import annotations

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import MrczError
-from ..format.header import Header
-from ..format.identity import Strictness
-from ..format.quantize import tolerance_from_labels
+from ...errors import MrczError
+from ...format.header import Header
+from ...format.identity import Strictness
+from ...values.quantize import tolerance_from_labels
 from .lazy import as_dask
-from .opener import MrcFileInfo, PathLike, open_mrc
+from .file import MrcFileInfo, PathLike, open_mrc
 
 if TYPE_CHECKING:
     import dask.array
@@ -113,7 +113,7 @@ def read(
     multiscale
         Return a list of arrays, full resolution first, each next one halving y and x (and z for
         volumes) by 2×2(×2) means down to at most 1024 px per halved side and 1 GiB
-        (:mod:`napari_mrcz.io.multiscale`): dask arrays computed on demand when ``lazy``, else numpy
+        (:mod:`napari_mrcz.io.reader.multiscale`): dask arrays computed on demand when ``lazy``, else numpy
         arrays.
 
     Raises

@@ -15,17 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MrczError
-from ..format.dtypes import storage_dtype
-from ..format.names import BY_NAME
-from ..format.precision import INT, integer_dtype_for
-from ..format.quantize import check_tolerance
-from ..format.kept import KeptFields, rewrite_arguments
-from ..format.metadata import angstrom_per
-from .blocks import iter_blocks
-from .paths import Overwrite, PathLike
-from .reader import MrcImage
-from .streaming import MrczWriter, Progress
+from ...errors import MrczError
+from ...values.dtypes import storage_dtype
+from ...format.names import BY_NAME
+from ...values.precision import INT, integer_dtype_for
+from ...values.quantize import check_tolerance
+from ...format.kept import KeptFields, rewrite_arguments
+from ...format.metadata import angstrom_per
+from .slabs import iter_blocks
+from ..storage.paths import Overwrite, PathLike
+from ..reader.read import MrcImage
+from .mrcz_writer import MrczWriter, Progress
 
 _executor: ThreadPoolExecutor | None = None
 

@@ -21,20 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from .._version import __version__
-from ..errors import MrczError
-from ..format import seektable
-from ..format.build import build_header
-from ..format.constants import HEADER_BYTES, MICROSCOPE_DEFAULTS, OUR_LABEL
-from ..format.dtypes import storage_dtype
-from ..format.kept import KeptFields
-from ..format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
-from ..format.names import BY_NAME, compressor_for
-from ..format.origin import check_origin
-from ..format.precision import Precision
-from .codec import MrczBlosc, default_threads
-from .paths import Overwrite, PathLike, as_path, check_replaceable
-from .stats import RunningStats, SliceStats, slice_stats, stats_wanted
+from ..._version import __version__
+from ...errors import MrczError
+from ...format import seektable
+from ...format.build import build_header
+from ...format.constants import HEADER_BYTES, MICROSCOPE_DEFAULTS, OUR_LABEL
+from ...values.dtypes import storage_dtype
+from ...format.kept import KeptFields
+from ...format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
+from ...format.names import BY_NAME, compressor_for
+from ...format.origin import check_origin
+from ...values.precision import Precision
+from ..codec.blosc import MrczBlosc, default_threads
+from ..storage.paths import Overwrite, PathLike, as_path, check_replaceable
+from ..stats.compute import RunningStats, SliceStats, slice_stats, stats_wanted
 Progress = Callable[[int, int, int], None]
 """Called after each z-slice with (slices done, bytes in, bytes written)."""
 

@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import MrczError
-from .intstats import INTEGER_KINDS, integer_sums, squares_fit
-from .intstats import PIECE as INTEGER_PIECE
+from ...errors import MrczError
+from .integer import INTEGER_KINDS, integer_sums, squares_fit
+from .integer import PIECE as INTEGER_PIECE
 
 UNSET = (0.0, -1.0, -2.0, -1.0)  # MRC2014: DMAX < DMIN, DMEAN < both, RMS < 0 mean "not determined"
 _PIECE = 2**18  # values converted to float32 at a time: 1 MiB, so the passes over it stay in L2 cache

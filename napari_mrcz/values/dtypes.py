@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MrczError, UnsupportedError
-from .modes import mode_from_dtype
+from ..format.modes import mode_from_dtype
 
 # dtypes MRC cannot hold, and the lossless mapping used instead (values checked when it can lose)
 _WIDEN = {"u1": "u2", "b1": "i1"}  # uint8 -> uint16 as mrcfile does; bool -> int8 0/1

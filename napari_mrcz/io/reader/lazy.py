@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .array import LazyArray
-from .opener import MrcFileInfo
+from .file import MrcFileInfo
 from .region import read_storage
 
 

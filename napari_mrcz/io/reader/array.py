@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .opener import MrcFileInfo
+from .file import MrcFileInfo
 from .region import read_storage
 
 

@@ -14,19 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import HeaderError, UnsupportedError
-from ..format.chunks import ChunkIndex
-from ..format.constants import HEADER_BYTES
-from ..format.header import Header, decode_header, parse_header
-from ..format.identity import Strictness
-from ..format.metadata import decode_metadata
-from ..format.quantize import tolerance_from_labels
-from ..format.origin import origin_zyx
-from .codec import MrczBlosc, blosc2_gil_released, map_slices
-from .remote import RemoteSource, RunReader, is_url
-from .seekindex import index_chunks
-from .paths import PathLike, as_path
-from .sources import FileSource, Source, decompress_stream, stream_kind
+from ...errors import HeaderError, UnsupportedError
+from ...format.chunks import ChunkIndex
+from ...format.constants import HEADER_BYTES
+from ...format.header import Header, decode_header, parse_header
+from ...format.identity import Strictness
+from ...format.metadata import decode_metadata
+from ...values.quantize import tolerance_from_labels
+from ...format.origin import origin_zyx
+from ..codec.blosc import MrczBlosc, blosc2_gil_released, map_slices
+from ..storage.remote import RemoteSource, RunReader, is_url
+from .chunk_index import index_chunks
+from ..storage.paths import PathLike, as_path
+from ..storage.base import Source
+from ..storage.local import FileSource
+from ..storage.memory import decompress_stream, stream_kind
 from .tilt import tilt_angles
 
 
@@ -208,7 +210,7 @@ def open_mrc(
     ------
     MrczError
         The file is not a readable MRC/MRCZ file; the message says why. For URLs also any network
-        or server failure (:class:`~napari_mrcz.io.remote.RemoteError`), and gzip/bzip2 files.
+        or server failure (:class:`~napari_mrcz.io.storage.remote.RemoteError`), and gzip/bzip2 files.
     OSError
         The file cannot be opened.
     """

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MrczWarning
-from ..format import seektable
-from ..format.chunks import ChunkIndex
-from ..format.header import Header
-from .remote import ReadAhead, RemoteSource
+from ...errors import MrczWarning
+from ...format import seektable
+from ...format.chunks import ChunkIndex
+from ...format.header import Header
+from ..storage.remote import ReadAhead, RemoteSource
 
 
 def read_seek_table(source: Any, header: Header, name: str) -> tuple[ChunkIndex | None, str | None]:

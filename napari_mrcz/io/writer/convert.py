@@ -15,18 +15,18 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import MrczError, MrczWarning
-from ..format.identity import Strictness
-from ..format.names import BY_NAME
-from ..format.noise import suggest_tolerance
-from ..format.quantize import parse_tolerance
-from ..format.kept import rewrite_arguments
-from .blocks import iter_blocks
-from .codec import load_blosc1, load_blosc2
-from .lazy import SliceArray
-from .opener import MrcFileInfo, open_mrc
-from .paths import Overwrite, PathLike, as_path
-from .streaming import MrczWriter, Progress
+from ...errors import MrczError, MrczWarning
+from ...format.identity import Strictness
+from ...format.names import BY_NAME
+from ...values.noise import suggest_tolerance
+from ...values.quantize import parse_tolerance
+from ...format.kept import rewrite_arguments
+from .slabs import iter_blocks
+from ..codec.blosc import load_blosc1, load_blosc2
+from ..reader.lazy import SliceArray
+from ..reader.file import MrcFileInfo, open_mrc
+from ..storage.paths import Overwrite, PathLike, as_path
+from .mrcz_writer import MrczWriter, Progress
 BLOCK_BYTES = 32 * 2**20
 """Slices are read and written about this many bytes at a time."""
 
@@ -35,7 +35,7 @@ def iter_file_blocks(info: MrcFileInfo, n_threads: int | None = None) -> Iterato
     """The data of an opened file as (k, NY, NX) blocks of about 32 MiB in z, y, x order."""
     h = info.header
     if h.zyx_axes != (0, 1, 2):  # stored in another axis order: let dask reorder it
-        from .lazy import as_dask
+        from ..reader.lazy import as_dask
 
         yield from iter_blocks(as_dask(info, n_threads))
         return

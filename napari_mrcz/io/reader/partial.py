@@ -7,94 +7,29 @@ shared library python-blosc2 ships; blosc is not re-implemented here). Shuffle i
 so this works for every shuffle.
 
 Chunks that must be decoded whole (delta filter, special values, ...: see
-:func:`~napari_mrcz.format.blocks.block_layout`) are, as are all chunks when the library is missing
-(a python-blosc2 build that does not ship it: :func:`available` is False).
+:func:`~napari_mrcz.format.blosc_blocks.block_layout`) are, as are all chunks when the library is missing
+(a python-blosc2 build that does not ship it: :func:`~napari_mrcz.io.codec.cblosc2.available` is False).
 
-Hostile files: the chunk's header and block table are checked (:mod:`napari_mrcz.format.blocks`)
+Hostile files: the chunk's header and block table are checked (:mod:`napari_mrcz.format.blosc_blocks`)
 before C sees them; blosc gets a compact chunk of its own size (header, table, any dictionary and the
-wanted blocks, :func:`~napari_mrcz.format.blocks.compact_chunk`), so whatever a block claims, c-blosc2
+wanted blocks, :func:`~napari_mrcz.format.blosc_blocks.compact_chunk`), so whatever a block claims, c-blosc2
 reads only inside that buffer; the output is zeroed first, and a call that returns fewer bytes than
 asked or an error code raises :class:`ChunkError`.
 """
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
-import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ChunkError
-from ..format.blocks import block_extents, block_layout, block_starts, compact_chunk, prefix_bytes
-from .codec import default_threads, map_slices
-from .opener import MrcFileInfo
+from ...errors import ChunkError
+from ...format.blosc_blocks import block_extents, block_layout, block_starts, compact_chunk, prefix_bytes
+from ..codec.blosc import default_threads, map_slices
+from ..codec.cblosc2 import getitem
+from .file import MrcFileInfo
 
 _PREFIX_GUESS = 16 * 2**10  # first read of a chunk: header and the block table of up to ~4000 blocks
-_LIB_NAMES = ("libblosc2.so", "libblosc2.so.*", "libblosc2*.dylib", "libblosc2.dll", "blosc2.dll")
-_lock = threading.Lock()
-_getitem: ctypes._CFuncPtr | None = None  # type: ignore[name-defined]
-_loaded = False
-
-
-def _library_paths() -> list[Path]:
-    """python-blosc2's shared c-blosc2, found without importing the blosc2 package (a slow import)."""
-    spec = importlib.util.find_spec("blosc2")
-    if spec is None or not spec.submodule_search_locations:
-        return []
-    found: list[Path] = []
-    for root in map(Path, spec.submodule_search_locations):
-        for folder in (root / "lib", root, root.parent / "blosc2.libs"):
-            for pattern in _LIB_NAMES:
-                found += sorted(folder.glob(pattern))
-    return found
-
-
-def _load() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    """``blosc2_getitem`` from python-blosc2's shared c-blosc2, initialised once; None when absent."""
-    global _getitem, _loaded
-    with _lock:
-        if not _loaded:
-            _loaded = True
-            for path in _library_paths():
-                try:
-                    lib = ctypes.CDLL(str(path))
-                    func = lib.blosc2_getitem
-                except (OSError, AttributeError):
-                    continue
-                lib.blosc2_init()  # this copy of c-blosc2 is separate from python-blosc2's own
-                func.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int, ctypes.c_int,
-                                 ctypes.c_void_p, ctypes.c_int32]
-                func.restype = ctypes.c_int
-                _getitem = func
-                break
-        return _getitem
-
-
-def available() -> bool:
-    """True when c-blosc2's getitem could be loaded, so partial decodes are possible."""
-    return _load() is not None
-
-
-def getitem(chunk: bytes, typesize: int, start: int, out: np.ndarray, what: str) -> None:
-    """Decode bytes ``start : start + out.nbytes`` of ``chunk`` (a whole blosc chunk, as
-    :func:`chunk_for_range` returns it, counting items of ``typesize`` bytes) into ``out``
-    (C-contiguous). ctypes releases the GIL during the call.
-
-    Raises
-    ------
-    ChunkError
-        blosc reports an error or decodes fewer bytes than asked, or the library is missing.
-    """
-    func = _load()
-    if func is None:
-        raise ChunkError(f"{what}: c-blosc2's shared library is not available for partial decoding")
-    got = func(chunk, len(chunk), start // typesize, out.nbytes // typesize, out.ctypes.data, out.nbytes)
-    if got != out.nbytes:
-        reason = f"blosc error {got}" if got < 0 else f"{got} of {out.nbytes} bytes decoded"
-        raise ChunkError(f"{what}: corrupt compressed data ({reason})")
 
 
 def chunk_for_range(info: MrcFileInfo, z: int, start: int, stop: int) -> tuple[bytes, int] | bytes | None:

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..format.chunks import parse_chunk_header
-from ..format.constants import BLOSC_MAX_BUFFERSIZE, WRITABLE_COMPRESSORS
-from ..errors import ChunkError, MrczError
+from ...format.chunks import parse_chunk_header
+from ...format.constants import BLOSC_MAX_BUFFERSIZE, WRITABLE_COMPRESSORS
+from ...errors import ChunkError, MrczError
 
 NOSHUFFLE, SHUFFLE, BITSHUFFLE = 0, 1, 2  # blosc's filter codes (blosc.NOSHUFFLE, ...), fixed by its format
 SHUFFLES = {"none": NOSHUFFLE, "byte": SHUFFLE, "bit": BITSHUFFLE}

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from ..errors import MrczError, ReadOnlyTargetError
+from ...errors import MrczError, ReadOnlyTargetError
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Overwrite = Union[bool, Literal["force"]]

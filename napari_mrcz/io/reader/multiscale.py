@@ -4,7 +4,7 @@ A level-k plane (one z-slice, or the image of a 2-D file) is the 2×2(×2) mean 
 it covers, read only when asked for: a plane of level k needs planes 2z and 2z+1 of level k-1 (or
 just z, for image stacks whose z is not spatial), and a small region of it needs only the rows below
 that region (which :mod:`partial` decodes without the rest of each slice). Whole planes are kept in
-a process-wide LRU cache (:data:`CACHE_BYTES`). Edges of odd size are averaged over the voxels
+a process-wide LRU cache (the ``"multiscale.cache_bytes"`` setting). Edges of odd size are averaged over the voxels
 there. Integer data keeps its dtype: the mean is rounded to the nearest integer (ties to even),
 always within the data's range; float16 is averaged in float32 and stored back as float16.
 
@@ -21,23 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from ..format.constants import ISPG_IMAGE_STACK
+from ... import config
+from ...format.constants import ISPG_IMAGE_STACK
 from .array import LazyArray, MrcArray
 from .cache import ArrayCache
-from .opener import MrcFileInfo
+from .file import MrcFileInfo
 
-MULTISCALE_SIDE = 2048
-"""napari opens files with y or x larger than this (px) as multiscale layers..."""
-MULTISCALE_BYTES = 2**30
-"""... or holding more data than this (1 GiB); the coarsest level holds at most this much."""
-LEVEL_SIDE = 1024
-"""Levels are added until every halved side of the coarsest is at most this (a 3-D texture)."""
-CACHE_BYTES = 256 * 2**20
-"""Budget of the cache of computed planes, shared by all open pyramids."""
 REGION_FRACTION = 0.25
 """A request for less than this part of a plane computes that region only (not cached)."""
 
-_CACHE = ArrayCache(CACHE_BYTES)
+_CACHE = ArrayCache(config.get("multiscale.cache_bytes"))
 
 
 def halved_axes(info: MrcFileInfo) -> tuple[bool, ...]:
@@ -54,21 +47,23 @@ def halved_axes(info: MrcFileInfo) -> tuple[bool, ...]:
 
 def level_shapes(shape: tuple[int, ...], halved: tuple[bool, ...], itemsize: int) -> list[tuple[int, ...]]:
     """Shapes of the pyramid's levels, largest first: halve (rounding up) until every halved side is
-    at most :data:`LEVEL_SIDE` and the level holds at most :data:`MULTISCALE_BYTES`."""
+    at most ``"multiscale.level_side"`` and the level holds at most ``"multiscale.bytes"``
+    (:mod:`napari_mrcz.config`)."""
     shapes = [tuple(shape)]
     while True:
         cur = shapes[-1]
         sides = [n for n, h in zip(cur, halved) if h]
-        small = max(sides) <= LEVEL_SIDE and int(np.prod(cur, dtype=np.int64)) * itemsize <= MULTISCALE_BYTES
+        small = (max(sides) <= config.get("multiscale.level_side")
+                 and int(np.prod(cur, dtype=np.int64)) * itemsize <= config.get("multiscale.bytes"))
         if small or max(sides) == 1:
             return shapes
         shapes.append(tuple((n + 1) // 2 if h else n for n, h in zip(cur, halved)))
 
 
 def needs_multiscale(info: MrcFileInfo) -> bool:
-    """True for files napari should open as a pyramid: y or x above :data:`MULTISCALE_SIDE`, or more
-    than :data:`MULTISCALE_BYTES` of data."""
-    return max(info.shape[-2:]) > MULTISCALE_SIDE or info.nbytes > MULTISCALE_BYTES
+    """True for files napari should open as a pyramid: y or x above the ``"multiscale.side"`` setting,
+    or more than ``"multiscale.bytes"`` of data."""
+    return max(info.shape[-2:]) > config.get("multiscale.side") or info.nbytes > config.get("multiscale.bytes")
 
 
 def _sum_dtype(dtype: np.dtype) -> np.dtype:
@@ -120,7 +115,7 @@ def downsample(block: np.ndarray, axes: tuple[int, ...] | list[int]) -> np.ndarr
 
 class LevelArray(LazyArray):
     """One coarser level of a pyramid, computed from ``parent`` (the level below, un-viewed) on
-    demand; indexing and views as :class:`~napari_mrcz.io.array.LazyArray`.
+    demand; indexing and views as :class:`~napari_mrcz.io.reader.array.LazyArray`.
 
     Parameters
     ----------
@@ -148,7 +143,7 @@ class LevelArray(LazyArray):
         for pos in np.ndindex(*(len(i) for i in lead)):
             plane_at = tuple(int(lead[a][p]) for a, p in enumerate(pos))
             key = (self.owner, self.level, plane_at)
-            _CACHE.budget = CACHE_BYTES
+            _CACHE.budget = config.get("multiscale.cache_bytes")
             plane = _CACHE.get(key)
             if plane is None and region:
                 out[pos] = _crop(self._compute(plane_at, r0, r1, c0, c1), rows - r0, cols - c0)

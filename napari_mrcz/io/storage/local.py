@@ -1,0 +1,93 @@
+"""A file on disk, read with positional reads (``os.pread``/``os.preadv``): thread-safe, no shared
+file position, no memory map.
+
+The source is picklable: it reopens its file in each process (checking it is still the same file), so
+lazy dask graphs run on ``dask.distributed`` workers.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import MrczError
+
+
+
+class FileSource:
+    """A file on disk, read with ``os.pread`` (thread-safe, no shared file position)."""
+
+    stream: str | None = None
+
+    def __init__(self, path: Path, identity: tuple[int, int, int, int] | None = None) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+        self._identity = identity  # (st_dev, st_ino, st_size, st_mtime_ns) of the file first opened
+        if identity is None:  # open now: a size from stat(path) may be another file's by the time we open
+            self._descriptor()
+            assert self._identity is not None
+        self.size = self._identity[2]
+
+    def _descriptor(self) -> int:
+        """The open descriptor; on (re)opening, checks it is a regular file and the file first opened.
+
+        Raises
+        ------
+        MrczError
+            The path is not a regular file (a FIFO, a device), or was replaced or changed since it
+            was first opened (e.g. in a dask worker that reopens it).
+        """
+        with self._lock:
+            if self._fd is None:
+                # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
+                flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+                fd = os.open(self.path, flags)
+                st = os.fstat(fd)
+                found = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                if not stat.S_ISREG(st.st_mode):
+                    os.close(fd)
+                    raise MrczError(f"{self.path}: not a regular file")
+                if self._identity is not None and found != self._identity:
+                    os.close(fd)
+                    raise MrczError(f"{self.path}: the file changed since it was opened; open it again")
+                self._identity, self._fd = found, fd
+            return self._fd
+
+    def pread(self, n: int, offset: int) -> bytes:
+        """Up to ``n`` bytes from ``offset`` (fewer at the end of the file)."""
+        return os.pread(self._descriptor(), n, offset)
+
+    def readinto(self, out: np.ndarray, offset: int) -> int:
+        """Fill ``out`` from ``offset``; returns the bytes read (fewer only at the end of the file)."""
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        done = 0
+        while done < len(view):
+            got = os.preadv(self._descriptor(), [view[done:]], offset + done)
+            if got == 0:
+                break
+            done += got
+        return done
+
+    def close(self) -> None:
+        """Release the descriptor (reopened on the next read)."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._descriptor()  # pin the identity of the file this source reads
+        return {"path": self.path, "identity": self._identity}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], state["identity"])  # type: ignore[misc]
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)  # type: ignore[arg-type]
