@@ -9,6 +9,9 @@ import numpy as np
 
 import napari_mrcz as nm
 
+PLUGIN = "napari-mrcz"
+"""The plugin's npe2 name, as napari.yaml declares it."""
+
 
 def assert_roundtrip(path: Path, data: np.ndarray, **write_options: Any) -> nm.MrcImage:
     """Write ``data``, read it eagerly and lazily, and assert both equal it bit for bit."""

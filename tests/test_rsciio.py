@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import corpus_params
+from corpus import corpus_params
 
 import napari_mrcz as nm
 from napari_mrcz import MrczError, MrczWarning

@@ -50,10 +50,10 @@ import numpy as np
 import pytest
 
 try:  # under pytest
-    from conftest import TESTDATA, corpus_entries
+    from corpus import TESTDATA, corpus_entries
 except ImportError:  # pragma: no cover - run as a script (the fuzz subprocesses)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from conftest import TESTDATA, corpus_entries
+    from corpus import TESTDATA, corpus_entries
 
 FAMILIES = ("header", "chunks", "data", "structure", "mixed")
 # Share of the total cases each family gets (header words are the main target).

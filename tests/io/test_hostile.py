@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 from checks import reads_after_heap_spray
-from conftest import TESTDATA, corpus_entries, corpus_params
+from corpus import TESTDATA, corpus_entries, corpus_params
 
 import napari_mrcz as nm
 from napari_mrcz.errors import ChunkError, HeaderError, MrczError, MrczWarning, UnsupportedError

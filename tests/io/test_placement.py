@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TESTDATA, corpus_params
+from corpus import TESTDATA, corpus_params
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczError

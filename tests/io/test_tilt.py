@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TESTDATA
+from corpus import TESTDATA
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczWarning

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from checks import reads_after_heap_spray
-from conftest import TESTDATA
+from corpus import TESTDATA
 
 import napari_mrcz as nm
 from napari_mrcz.format.chunks import parse_chunk_header

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import corpus_params
+from corpus import corpus_params
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -24,11 +24,6 @@ NAMES = ["map.ccp4", "mask.msk", "map.ccp4.gz", "mask.msk.gz", "map.ccp4.bz2", "
 STREAMS = {".gz": gzip.compress, ".bz2": bz2.compress}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
-
-
 def _ccp4_file(path: Path, data: np.ndarray, voxel: float) -> None:
     """A map as CCP4-era tools write it (mrcfile: EXTTYP-less, MRC2014 header), maybe compressed."""
     plain = path.with_name("plain.tmp")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TESTDATA
+from corpus import TESTDATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -18,7 +18,6 @@ import napari_mrcz as nm
 from napari_mrcz.io.reader.file import MrcFileInfo
 from napari_mrcz.plugin import contrast as _contrast
 from napari_mrcz.plugin import reader as _reader
-from napari_session import discovered, viewer  # noqa: F401  (fixtures)
 
 DTYPES = ["i1", "i2", "u2", "i4", "u4", "f2", "f4"]
 

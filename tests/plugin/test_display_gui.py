@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TESTDATA
+from corpus import TESTDATA
 
 pytest.importorskip("napari")
 pytest.importorskip("npe2")
@@ -17,7 +17,7 @@ pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.plugin import orientation as _orientation  # noqa: E402
 from napari_mrcz.plugin.tilt_overlay import OVERLAY_KEY  # noqa: E402
-from napari_session import PLUGIN  # noqa: E402
+from checks import PLUGIN  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NY, NX, MARK = 60, 90, 15

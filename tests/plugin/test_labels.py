@@ -18,12 +18,10 @@ npe2 = pytest.importorskip("npe2")
 mrcfile = pytest.importorskip("mrcfile")
 
 import napari_mrcz as nm  # noqa: E402
-from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
+from checks import PLUGIN  # noqa: E402
 from napari_mrcz.errors import MrczError  # noqa: E402
 from napari_mrcz.io.writer.convert import convert_file  # noqa: E402
 from napari_mrcz.plugin.labels import LABELS_MARKER, labels_dtype  # noqa: E402
-
-
 
 
 def segmentation(shape: tuple[int, int, int] = (32, 128, 128), n: int = 30, first: int = 1) -> np.ndarray:

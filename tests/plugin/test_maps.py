@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TESTDATA
+from corpus import TESTDATA
 
 pytest.importorskip("napari")
 
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.plugin.maps import is_density_map  # noqa: E402
-from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
+from checks import PLUGIN  # noqa: E402
 
 
 @pytest.mark.parametrize(

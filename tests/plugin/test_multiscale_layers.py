@@ -16,8 +16,7 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.io.reader import multiscale  # noqa: E402
 from napari_mrcz.plugin import reader as _reader  # noqa: E402
-
-PLUGIN = "napari-mrcz"
+from checks import PLUGIN  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -28,13 +27,6 @@ def _small_thresholds(settings: Callable[[str, Any], None]) -> None:
     settings("multiscale.side", 32)
     settings("multiscale.level_side", 16)
     multiscale._CACHE.clear()
-
-
-@pytest.fixture
-def viewer() -> Any:
-    from napari.components import ViewerModel
-
-    return ViewerModel()
 
 
 def _volume(tmp_path: Path, shape: tuple[int, ...] = (12, 64, 48), dtype: str = "f4", **kw: Any) -> tuple[Path, np.ndarray]:

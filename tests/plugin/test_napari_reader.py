@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TESTDATA, corpus_params
+from corpus import TESTDATA, corpus_params
 
 pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
@@ -18,20 +18,7 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.plugin import reader as _reader  # noqa: E402
 from napari_mrcz.errors import MrczWarning  # noqa: E402
-
-PLUGIN = "napari-mrcz"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
-
-
-@pytest.fixture
-def viewer() -> Any:
-    from napari.components import ViewerModel
-
-    return ViewerModel()
+from checks import PLUGIN  # noqa: E402
 
 
 def _read(path: Path | list, **kw: Any) -> list[tuple]:

@@ -16,26 +16,13 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.plugin import reader as _reader, writer as _writer  # noqa: E402
 from napari_mrcz.errors import MrczError, MrczWarning  # noqa: E402
-
-PLUGIN = "napari-mrcz"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
+from checks import PLUGIN  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _no_env_codec(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(_writer.ENV_COMPRESSOR, raising=False)
     monkeypatch.delenv(_writer.ENV_CLEVEL, raising=False)
-
-
-@pytest.fixture
-def viewer() -> Any:
-    from napari.components import ViewerModel
-
-    return ViewerModel()
 
 
 @pytest.mark.parametrize("ext", [".mrcz", ".mrc"])

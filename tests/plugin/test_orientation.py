@@ -16,7 +16,7 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.errors import MrczError, MrczWarning  # noqa: E402
 from napari_mrcz.plugin import orientation as _orientation  # noqa: E402
-from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
+from checks import PLUGIN  # noqa: E402
 
 
 @pytest.fixture

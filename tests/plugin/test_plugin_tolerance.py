@@ -18,8 +18,9 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.errors import MrczError  # noqa: E402
 from napari_mrcz.plugin import writer as _writer  # noqa: E402
+from checks import PLUGIN  # noqa: E402
 
-PLUGIN = "napari-mrcz"
+
 NOISY = (np.linspace(0, 5, 64)[None, None, :] + np.random.default_rng(9).normal(0, 0.7, (4, 48, 64))).astype(np.float32)
 
 

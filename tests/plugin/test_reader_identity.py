@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from checks import mrcfile_permissive_data
-from conftest import TESTDATA
+from corpus import TESTDATA
 
 pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
@@ -18,11 +18,6 @@ from napari_mrcz.errors import MrczWarning  # noqa: E402
 from napari_mrcz.plugin.reader import get_reader  # noqa: E402
 
 EDGES = TESTDATA / "edges"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
 
 
 @pytest.mark.parametrize("name", ["old_style_no_map_id.mrcs", "foreign_map_id.rec"])

@@ -18,14 +18,10 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.errors import MrczWarning  # noqa: E402
 from napari_mrcz.plugin.reader import get_reader  # noqa: E402
+from checks import PLUGIN  # noqa: E402
 
-PLUGIN = "napari-mrcz"
+
 DATA = np.random.default_rng(3).normal(size=(6, 40, 32)).astype(np.float32)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _discover() -> None:
-    npe2.PluginManager.instance().discover()
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TESTDATA
+from corpus import TESTDATA
 
 pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
 
 import napari_mrcz as nm  # noqa: E402
-from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
+from checks import PLUGIN  # noqa: E402
 from napari_mrcz.plugin.tilt_overlay import OVERLAY_KEY, overlay_text  # noqa: E402
 
 ANGLES = [-45.0, -15.0, 15.0, 45.0]
-
 
 
 @pytest.fixture

@@ -9,17 +9,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TESTDATA
+from corpus import TESTDATA
 
 pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
 mrcfile = pytest.importorskip("mrcfile")
 
 import napari_mrcz as nm  # noqa: E402
-from napari_session import PLUGIN, discovered, viewer  # noqa: E402, F401  (fixtures)
+from checks import PLUGIN  # noqa: E402
 from napari_mrcz.plugin.placement import layer_translate, origin_from_layer  # noqa: E402
-
-
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,7 @@ pytest.importorskip("magicgui")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.plugin import widget as _widget, writer as _writer  # noqa: E402
 from napari_mrcz.errors import MrczError  # noqa: E402
-
-PLUGIN = "napari-mrcz"
+from checks import PLUGIN  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,4 @@
-"""Fixtures shared by the plugin tests: npe2 discovery (module-wide) and a headless napari ViewerModel.
-
-Import them into a test module: ``from napari_session import PLUGIN, discovered, viewer  # noqa: F401``.
-"""
+"""Fixtures of the plugin tests: npe2 discovery (once) and a headless napari ViewerModel."""
 
 from __future__ import annotations
 
@@ -9,12 +6,10 @@ from typing import Any
 
 import pytest
 
-PLUGIN = "napari-mrcz"
 
-
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def discovered() -> None:
-    """Register the installed plugins (ours from this tree) with npe2, once per module."""
+    """Register the installed plugins (ours from this tree) with npe2."""
     npe2 = pytest.importorskip("npe2")
     npe2.PluginManager.instance().discover()
 
