@@ -23,6 +23,7 @@ from .io.reader.read import MrcImage, read
 from .io.storage.remote import RemoteError
 from .io.writer.mrcz_writer import MrczWriter
 from .io.validate import Problem, validate
+from .io.writer.convert import convert_file
 from .io.writer.write import write, write_async
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "UnsupportedError",
     "VerifyError",
     "__version__",
+    "convert_file",
     "convert_many",
     "open_mrc",
     "read",

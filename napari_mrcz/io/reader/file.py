@@ -172,7 +172,7 @@ class MrcFileInfo:
         return data.reshape(h.shape)
 
     def close(self) -> None:
-        """Release the file descriptor and memory map (lazy arrays reopen the file when computed)."""
+        """Release the file descriptor or in-memory copy (lazy arrays reopen the file when computed)."""
         self.source.close()
 
     def __enter__(self) -> MrcFileInfo:

@@ -102,7 +102,8 @@ def read(
         :func:`open_mrc`), or a file already opened with :func:`open_mrc` (not opened again).
     lazy
         Return a dask array with one chunk per z-slice; nothing is decompressed until computed.
-        Plain files are memory-mapped; gzip/bzip2 files are decompressed into memory first.
+        Plain files are read slice by slice with positional reads (``pread``), not memory-mapped;
+        gzip/bzip2 files are decompressed into memory first.
     n_threads
         blosc threads for decompression (None: all cores, at most 8).
     strict
