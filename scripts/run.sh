@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# One entry point for a fresh Debian machine: installs what napari-mrcz needs (Debian packages for
-# napari's Qt window, a .venv with the package and its test tools), then runs a task in that venv.
-#   bash scripts/run.sh test [pytest args]    the test suite (GUI tests under xvfb-run)
-#   bash scripts/run.sh bench [--small]       the benchmark
-#   bash scripts/run.sh CMD [ARGS]            any command in the venv, e.g. napari-mrcz view FILE
+# One entry point for a fresh Debian machine: installs what a task needs (Debian packages for napari's
+# Qt window and xvfb, a .venv with the package), then runs the task in that venv.
+#   bash scripts/run.sh CMD [ARGS]            any command in the venv, e.g. napari-mrcz view --sample;
+#                                             installs the package with its napari extra only
+#   bash scripts/run.sh test [pytest args]    the test suite (GUI tests under xvfb-run), e.g. -m "not slow";
+#                                             adds the test extra (pytest, mrcz, mrcfile, RosettaSciIO, ...)
+#   bash scripts/run.sh bench [--small]       the benchmark (it compares with mrcz and mrcfile: test extra)
 # Without a display, `napari-mrcz view` saves a screenshot (drawn under xvfb-run) and exits.
 set -euo pipefail
 
@@ -54,8 +56,10 @@ make_venv() {
   return 1
 }
 
+# setup EXTRA: the Debian packages, the venv, and the package (editable) with one pyproject extra,
+# installed again only when pyproject.toml changes. The test extra includes the napari extra.
 setup() {
-  local missing=() p
+  local extra="$1" missing=() p stamp
   for p in "${APT_PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
@@ -63,10 +67,14 @@ setup() {
     apt_install "${missing[@]}" || echo "run.sh: could not install ${missing[*]} (napari's window may not open)" >&2
   fi
   make_venv .venv
-  if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  stamp=".venv/.installed-$extra"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[test]"
-    touch .venv/.installed
+    .venv/bin/python -m pip install -q -e ".[$extra]"
+    touch "$stamp"
+    if [ "$extra" = test ]; then
+      touch .venv/.installed-napari
+    fi
   fi
 }
 
@@ -76,7 +84,10 @@ main() {
   cd "$root"
   task="${1:-test}"
   [ $# -gt 0 ] && shift
-  setup
+  case "$task" in
+    test|bench) setup test ;;
+    *) setup napari ;;
+  esac
   export PATH="$root/.venv/bin:$PATH"
   case "$task" in
     test)

@@ -267,3 +267,49 @@ def test_user_docs_tell_no_history(doc: Path) -> None:
     for pattern in (r"\bround \d", r"\bissue \d", r"#\d+\b", r"\btargets? (is |are )?(not )?met\b",
                     r"pip install napari-mrcz\b"):
         assert not re.search(pattern, text, re.I), f"{doc.name}: {pattern}"
+
+
+# ---- the main job's set-up ------------------------------------------------------------------------------
+
+_BLOCKER = """
+import importlib.abc, sys
+ABSENT = set(sys.argv.pop(1).split(","))
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ABSENT:
+            raise ImportError(f"{name} is not installed by the napari extra")
+sys.meta_path.insert(0, Absent())
+from napari_mrcz.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _not_in_napari_extra() -> set[str]:
+    """Import names of what the test, remote and cluster extras add beyond the napari extra."""
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names = set()
+    for extra in ("test", "remote", "cluster"):
+        for requirement in extras[extra]:
+            name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower()
+            if name != "napari-mrcz":
+                names.add(name)
+    renamed = {"rosettasciio": "rsciio", "pytest-qt": "pytestqt"}
+    return {renamed.get(n, n).replace("-", "_") for n in names}
+
+
+@pytest.mark.slow
+@pytest.mark.gui
+def test_main_job_needs_only_the_napari_extra(tmp_path: Path) -> None:
+    """`bash scripts/run.sh napari-mrcz view --sample` installs `.[napari]` only: the command must work
+    with every package of the test, remote and cluster extras unimportable."""
+    pytest.importorskip("napari")
+    absent = _not_in_napari_extra()
+    assert {"mrcz", "mrcfile", "pytest", "distributed", "fsspec"} <= absent
+    picture = tmp_path / "sample.png"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", _BLOCKER, ",".join(sorted(absent)), "view", "--sample",
+                             "--screenshot", str(picture)], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert picture.stat().st_size > 10_000
