@@ -47,6 +47,7 @@ def test_console_script_is_installed() -> None:
     assert SCRIPT, "napari-mrcz is not on PATH next to python: pip install -e ."
 
 
+@pytest.mark.slow
 def test_help_everywhere_with_examples() -> None:
     top = run("--help")
     assert top.returncode == 0 and "examples:" in top.stdout
@@ -57,12 +58,14 @@ def test_help_everywhere_with_examples() -> None:
     assert module.returncode == 0 and module.stdout.startswith("usage: napari-mrcz")
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2_in_one_line(tmp_path: Path) -> None:
     assert run().returncode == 2
     assert_one_line_error(run("frobnicate"), 2, "invalid choice")
     assert_one_line_error(run("convert", "a.mrc", "b.mrcz", "--clevel", "12"), 2, "--clevel")
 
 
+@pytest.mark.slow
 def test_info_text_and_json(volume: tuple[Path, np.ndarray], testdata: Path) -> None:
     path, _ = volume
     text = run("info", path)
@@ -80,6 +83,7 @@ def test_info_text_and_json(volume: tuple[Path, np.ndarray], testdata: Path) -> 
                                                    rel=1e-4)  # the header's RMS is mrcz's 0
 
 
+@pytest.mark.slow
 def test_info_error_is_one_line(tmp_path: Path, testdata: Path) -> None:
     assert_one_line_error(run("info", tmp_path / "missing.mrc"), 1, "missing.mrc", "No such file")
     assert_one_line_error(run("info", testdata / "bad/dims_bomb.mrc"), 1, "truncated")
@@ -99,6 +103,7 @@ def test_convert_streams_with_progress(volume: tuple[Path, np.ndarray], tmp_path
     assert image.header.c3 == pytest.approx(2.7)
 
 
+@pytest.mark.slow
 def test_convert_refuses_to_overwrite_without_force(volume: tuple[Path, np.ndarray], tmp_path: Path) -> None:
     path, data = volume
     out = tmp_path / "out.mrcz"
@@ -109,6 +114,7 @@ def test_convert_refuses_to_overwrite_without_force(volume: tuple[Path, np.ndarr
     assert np.array_equal(nm.read(out).data, data)
 
 
+@pytest.mark.slow
 def test_convert_suffix_policy(volume: tuple[Path, np.ndarray], tmp_path: Path) -> None:
     path, _ = volume
     assert_one_line_error(run("convert", path, tmp_path / "o.tif"), 2, "'.tif'", ".mrcz")
@@ -119,6 +125,7 @@ def test_convert_suffix_policy(volume: tuple[Path, np.ndarray], tmp_path: Path) 
     assert nm.open_mrc(tmp_path / "o.mrcz").header.compressor == "zstd"  # the default
 
 
+@pytest.mark.slow
 def test_convert_mrcz_library_file_to_valid_files(testdata: Path, tmp_path: Path) -> None:
     source = testdata / "mrcz/movie_int8_zstd1.mrcz"
     assert run("validate", source).returncode == 1  # mrcz's NVERSION 0 and first-frame statistics
@@ -130,6 +137,7 @@ def test_convert_mrcz_library_file_to_valid_files(testdata: Path, tmp_path: Path
     assert np.array_equal(nm.read(tmp_path / "plain.mrc").data, np.load(testdata / "mrcz/movie_int8_zstd1.mrcz.npy"))
 
 
+@pytest.mark.slow
 def test_convert_gzip_input_warns_about_dropped_extended_header(testdata: Path, tmp_path: Path) -> None:
     result = run("convert", "-q", testdata / "real/emd_3001.map.gz", tmp_path / "emd.mrcz")
     assert result.returncode == 0
@@ -138,6 +146,7 @@ def test_convert_gzip_input_warns_about_dropped_extended_header(testdata: Path, 
     assert np.array_equal(nm.read(tmp_path / "emd.mrcz").data, nm.read(testdata / "real/emd_3001.map.gz").data)
 
 
+@pytest.mark.slow
 def test_convert_failing_midway_leaves_nothing(tmp_path: Path) -> None:
     source = tmp_path / "corrupt.mrcz"
     nm.write(source, np.ones((5, 30, 30), np.float32) * np.arange(30))
@@ -151,6 +160,7 @@ def test_convert_failing_midway_leaves_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corrupt.mrcz"]  # no OUT, no temporary file
 
 
+@pytest.mark.slow
 def test_validate_exit_codes(tmp_path: Path, testdata: Path) -> None:
     good = tmp_path / "good.mrcz"
     nm.write(good, np.zeros((2, 4, 4), np.int16))
@@ -166,6 +176,7 @@ def test_validate_exit_codes(tmp_path: Path, testdata: Path) -> None:
     assert run("validate", "-q", good).stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_view_screenshot(volume: tuple[Path, np.ndarray], tmp_path: Path) -> None:
     if not os.environ.get("DISPLAY"):
@@ -182,6 +193,7 @@ def test_view_screenshot(volume: tuple[Path, np.ndarray], tmp_path: Path) -> Non
     assert pixels.max() > pixels.min()  # the slice is drawn, not a blank canvas
 
 
+@pytest.mark.slow
 def test_view_errors_before_napari(tmp_path: Path, testdata: Path) -> None:
     assert_one_line_error(run("view", testdata / "bad/empty.mrc"), 1, "shorter than the 1024-byte")
     assert_one_line_error(run("view"), 2, "FILE or --sample")

@@ -26,6 +26,7 @@ from test_cli import run
 pytest.importorskip("distributed")
 
 
+@pytest.mark.slow
 def test_table_json_and_exit_status(dask_scheduler: str, testdata: Path, tmp_path: Path) -> None:
     folder, out = tmp_path / "in", tmp_path / "out"
     shutil.copytree(testdata / "mrcz", folder, ignore=shutil.ignore_patterns("*.npy"))
@@ -93,6 +94,7 @@ def command(*args: Any) -> list[str]:
     return [sys.executable, "-m", "napari_mrcz", *map(str, args)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_interrupted_run_completes_when_run_again(sig: signal.Signals, dask_scheduler: str, tmp_path: Path) -> None:
     """The command and its local workers are killed (SIGKILL: a batch system ending the job) or

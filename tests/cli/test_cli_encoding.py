@@ -53,6 +53,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", list(ENCODINGS))
 def test_info_json_is_valid_json(files: list[Path], encoding: str) -> None:
     run = _run(ENCODINGS[encoding], "info", "--json", *files)
@@ -65,6 +66,7 @@ def test_info_json_is_valid_json(files: list[Path], encoding: str) -> None:
         assert d["voxel_units"] == "Å"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", list(ENCODINGS))
 def test_validate_json_is_valid_json(files: list[Path], encoding: str, tmp_path: Path) -> None:
     broken = tmp_path / "défaut_Å.mrc"

@@ -63,6 +63,7 @@ def test_info_imports_no_codec_dask_or_napari(files: dict[str, Path], name: str,
     assert "napari_mrcz.cli.main" in _imported(run.stderr)
 
 
+@pytest.mark.slow
 def test_codecs_still_load_on_first_use(files: dict[str, Path]) -> None:
     code = (f"import sys, napari_mrcz as nm; d = nm.read({str(files['zstd.mrcz'])!r}).data; "
             "assert 'blosc2' in sys.modules and 'dask' not in sys.modules; "
@@ -72,6 +73,7 @@ def test_codecs_still_load_on_first_use(files: dict[str, Path]) -> None:
     assert run.returncode == 0, run.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "out", "expected"), [
     ("zstd.mrcz", "o.mrcz", {"blosc", "blosc2"}), ("zstd.mrcz", "o.mrc", {"blosc2"}),
     ("plain.mrc", "o.mrcz", {"blosc"}), ("plain.mrc", "o.mrc", set()),
@@ -85,6 +87,7 @@ def test_import_codecs_loads_what_convert_needs(files: dict[str, Path], name: st
     assert set(json.loads(run.stdout)) == expected
 
 
+@pytest.mark.slow
 def test_convert_times_the_conversion_not_the_imports(files: dict[str, Path], tmp_path: Path) -> None:
     """The reported seconds exclude blosc2's import (hundreds of ms; a 10 kB conversion takes ~1 ms)."""
     run = _python("-m", "napari_mrcz", "convert", str(files["zstd.mrcz"]), str(tmp_path / "o.mrcz"))

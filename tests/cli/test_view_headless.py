@@ -42,6 +42,7 @@ def _assert_picture(path: Path) -> np.ndarray:
     return pixels
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_view_sample_without_display_saves_a_screenshot(tmp_path: Path) -> None:
     pytest.importorskip("napari")
@@ -55,6 +56,7 @@ def test_view_sample_without_display_saves_a_screenshot(tmp_path: Path) -> None:
     _assert_picture(shot)
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_view_under_xvfb_run_saves_a_screenshot(tmp_path: Path) -> None:
     """What scripts/run.sh used to do: a virtual display (xvfb-run) and no --screenshot."""

@@ -38,6 +38,7 @@ def _mrcfile(path: Path, data: np.ndarray, order: str, axes: tuple[int, int, int
             mrc.header.mapc, mrc.header.mapr, mrc.header.maps = axes
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     dtype=st.sampled_from(MRCFILE_DTYPES),

@@ -46,6 +46,7 @@ def _assert_refused_before_writing(tmp_path: Path, how: str, metadata: dict, mat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.mrcz"]  # no temporary file was made
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", sorted(WRITERS))
 @pytest.mark.parametrize("kind", ["dicts", "lists", "mixed"])
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1000, 5000, 100_000])

@@ -56,6 +56,7 @@ def assert_specials_kept(stored: np.ndarray, original: np.ndarray) -> None:
     assert np.array_equal(np.signbit(stored[zero]), np.signbit(original[zero]))
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(values=st.sampled_from(["float16", "float32", "float64"]).flatmap(
            lambda dt: hnp.arrays(np.dtype(dt), st.integers(0, 64))),
@@ -72,6 +73,7 @@ def test_every_value_within_tolerance(values: np.ndarray, tolerance: float) -> N
     assert np.array_equal(quantize(stored, tolerance), stored, equal_nan=True)  # idempotent
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(values=hnp.arrays(np.complex64, st.integers(0, 32)), tolerance=TOLERANCES)
 def test_complex_modulus_within_tolerance(values: np.ndarray, tolerance: float) -> None:

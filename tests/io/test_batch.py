@@ -62,6 +62,7 @@ def assert_same_image(source: Path, output: Path) -> None:
 # -------------------------------------------------------------------------------- a corpus run
 
 
+@pytest.mark.slow
 def test_corpus_with_hostile_files(client: distributed.Client, testdata: Path, tmp_path: Path) -> None:
     """Every good file converts and verifies, every hostile one fails alone with its reason, the two
     inputs that share an output name fail instead of overwriting each other, and nothing else is left."""
@@ -92,6 +93,7 @@ def test_corpus_with_hostile_files(client: distributed.Client, testdata: Path, t
     assert seen[-1].total_bytes == sum(r.bytes_in for r in results)
 
 
+@pytest.mark.slow
 def test_plain_suffix_and_settings(client: distributed.Client, testdata: Path, tmp_path: Path) -> None:
     copies = copy_corpus(testdata, tmp_path / "in", ("mrcz",))
     results = nm.convert_many(tmp_path / "in" / "mrcz" / "*.mrcz", tmp_path / "plain", suffix=".mrc",

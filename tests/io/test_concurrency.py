@@ -70,6 +70,7 @@ def test_threads_share_one_lazy_array(shared_file: tuple[Path, np.ndarray]) -> N
         assert all(pool.map(work, jobs))
 
 
+@pytest.mark.slow
 def test_threads_each_open_the_file(shared_file: tuple[Path, np.ndarray]) -> None:
     """16 threads each open the file lazily and eagerly at the same time."""
     path, data = shared_file
@@ -99,6 +100,7 @@ _PROCESS_READER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_processes_read_one_file_lazily(shared_file: tuple[Path, np.ndarray]) -> None:
     """Three processes read the same file lazily at the same time and agree with the data."""
     path, data = shared_file
@@ -110,6 +112,7 @@ def test_processes_read_one_file_lazily(shared_file: tuple[Path, np.ndarray]) ->
         assert json.loads(out) == [digest(data), digest(data[z])]
 
 
+@pytest.mark.slow
 def test_dask_process_scheduler(shared_file: tuple[Path, np.ndarray]) -> None:
     """The lazy array pickles to dask's process pool (each worker reopens the file)."""
     path, data = shared_file
@@ -118,6 +121,7 @@ def test_dask_process_scheduler(shared_file: tuple[Path, np.ndarray]) -> None:
     assert np.array_equal(got, data)
 
 
+@pytest.mark.slow
 def test_distributed_local_cluster(tmp_path: Path) -> None:
     """A two-process dask.distributed cluster computes reductions and the whole array of a lazily
     read MRCZ file, equal to the eager read."""
@@ -231,6 +235,7 @@ _RACING_WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_writer_processes_one_path(tmp_path: Path) -> None:
     """Two processes rewrite one path 15 times each, starting together, while this process reads it:
     every read is one whole file, the end result is one writer's, no temporary is left."""
@@ -260,6 +265,7 @@ def test_two_writer_processes_one_path(tmp_path: Path) -> None:
 # ------------------------------------------------------------- a file replaced under a lazy array
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheduler", ["threads", "processes"])
 @pytest.mark.parametrize("compressor", [None, "zstd"], ids=["plain", "zstd"])
 def test_lazy_array_after_file_replaced(compressor: str | None, scheduler: str, tmp_path: Path) -> None:

@@ -106,6 +106,7 @@ def failing_dask(nz: int, bad: int) -> Any:
     return da.zeros((nz, 32, 32), chunks=(1, 32, 32), dtype=np.float32).map_blocks(block, dtype=np.float32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 @pytest.mark.parametrize("bad", [0, 5, 11], ids=["first", "middle", "last"])
 @pytest.mark.parametrize("compressor", [None, "zstd"], ids=["plain", "zstd"])
@@ -315,6 +316,7 @@ _SLOW_WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compressor", ["none", "zstd"])
 def test_sigkill_mid_write_leaves_target_intact(compressor: str, tmp_path: Path) -> None:
     """SIGKILL while a large dask array streams to disk: the target keeps its old bytes and reads;

@@ -620,6 +620,7 @@ def _format_failures(report: dict[str, Any], limit: int = 12) -> str:
     return "\n".join(out) + (f"\n... and {more} more" if more > 0 else "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_fuzz_family(family: str, tmp_path: Path) -> None:
     """A family of mutated files: each reads or raises MrczError, eagerly and lazily, within limits."""

@@ -543,6 +543,7 @@ _SIGBUS_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_file_truncated_after_first_compute_does_not_crash(tmp_path: Path) -> None:
     """A lazy plain-MRC array whose file shrinks after a first compute raises; the process survives."""
     proc = subprocess.run([sys.executable, "-c", _SIGBUS_SCRIPT, str(tmp_path / "f.mrc")],
@@ -575,6 +576,7 @@ _FIFO_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
 def test_named_pipe_does_not_hang(tmp_path: Path) -> None:
     """A named pipe with an .mrc name (nobody writing to it) is refused promptly, not waited on."""
@@ -664,6 +666,7 @@ def run_limited(
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_every_hostile_file_under_memory_limit(generated: dict[str, Path], tmp_path: Path) -> None:
     """Under a 1.5 GiB address-space limit every hostile file still raises MrczError: nothing is
     allocated from the header's word before the file's length is checked."""
@@ -706,6 +709,7 @@ def _gzip_bomb(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["blosc2-zero-chunks", "gzip-members"])
 def test_decompression_bomb_refused_before_allocation(kind: str, tmp_path: Path) -> None:
     """A tiny file that expands to more than the process may allocate raises MrczError, not

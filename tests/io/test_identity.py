@@ -52,6 +52,7 @@ def _read_levels(path: Path) -> dict[object, object]:
     return out
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     dtype=st.sampled_from(DTYPES),

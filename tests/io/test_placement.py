@@ -149,6 +149,7 @@ def test_axis_orders_land_on_the_same_point(tmp_path: Path, order: tuple[int, in
     assert mrcfile.validate(str(tmp_path / "converted.mrc"), print_file=io.StringIO())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", corpus_params("mrcz") + corpus_params("real"))
 def test_write_image_of_every_corpus_file(tmp_path: Path, entry: dict) -> None:
     """write(path, read(path)) gives the same data, voxel size, origin, metadata and space group."""

@@ -45,6 +45,7 @@ def within(stored: np.ndarray, original: np.ndarray, tolerance: float) -> None:
     assert np.array_equal(s[~finite], o[~finite], equal_nan=True)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     data=st.sampled_from(["float32", "float64", "complex64"]).flatmap(lambda dt: hnp.arrays(

@@ -78,6 +78,7 @@ def same_bits(got: np.ndarray, expected: np.ndarray) -> bool:
             and got.tobytes() == expected.tobytes())
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     data=arrays(),
@@ -107,6 +108,7 @@ def test_round_trip_is_bit_exact(data: np.ndarray, compressor: str | None, cleve
         assert sorted(p.name for p in Path(tmp).iterdir()) == ["prop.mrcz"]
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     data=arrays(MRCZ_READABLE).filter(lambda a: a.ndim in (2, 3, 4)),
@@ -136,6 +138,7 @@ def test_mrcz_reads_what_we_write(data: np.ndarray, compressor: str, clevel: int
         assert same_bits(theirs.astype(theirs.dtype.newbyteorder("="), copy=False), data)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(data=arrays(("uint16", "float32")), compressor=st.sampled_from(COMPRESSORS))
 def test_streaming_writer_equals_one_shot_write(data: np.ndarray, compressor: str | None) -> None:

@@ -170,6 +170,7 @@ def test_lazy_graph_names_are_stable(tmp_path: Path) -> None:
     assert nm.read(path, lazy=True).data.name == nm.read(path, lazy=True).data.name
 
 
+@pytest.mark.slow
 def test_lazy_on_process_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     data = np.random.default_rng(1).normal(size=(8, 64, 48)).astype(np.float32)

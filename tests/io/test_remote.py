@@ -135,6 +135,7 @@ def test_large_extended_header_costs_one_more_request(server: LoopbackServer) ->
     assert len(server.requests) == 4, server.requests  # HEAD, header block, rest of the JSON, seek table
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(40, 64, 48), (3, 1100, 1024)], ids=["small_chunks", "large_chunks"])
 def test_file_without_seek_table_moves_at_most_twice_its_size(shape: tuple[int, ...], server: LoopbackServer) -> None:
     data = _volume(shape)
@@ -160,6 +161,7 @@ def test_lazy_graph_pickles_small_and_reopens_the_url(server: LoopbackServer) ->
     assert [r[0] for r in server.requests] == ["GET"]  # no new HEAD: the size and version travel along
 
 
+@pytest.mark.slow
 def test_distributed_workers_read_the_url(server: LoopbackServer) -> None:
     distributed = pytest.importorskip("distributed")
     data = _volume((5, 32, 32))

@@ -24,6 +24,7 @@ def _data(shape: tuple[int, ...], dtype: str, seed: int = 0) -> np.ndarray:
     return values.astype(dtype)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("compressor", [None, *WRITABLE_COMPRESSORS])
 @pytest.mark.parametrize("endianness", ["<", ">"])
@@ -129,6 +130,7 @@ def test_statistics_cover_all_slices(tmp_path: Path, dtype: str) -> None:
         assert h.dmax < h.dmin  # MRC2014 "not determined", as mrcfile writes for complex data
 
 
+@pytest.mark.slow
 def test_streaming_dask_write_keeps_memory_near_one_block(tmp_path: Path) -> None:
     da = pytest.importorskip("dask.array")
     slices, ny, nx = 48, 1024, 1024  # 192 MiB of float32 computed on the fly, 4 MiB per slice

@@ -261,6 +261,7 @@ _AS_USER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_read_only_as_a_user_who_is_not_root() -> None:
     """As a non-root user ``open(path, "wb")`` itself refuses; the writer refuses alike. When the tests
     run as root, a child process takes the ``nobody`` user's ids (after importing what it needs, since

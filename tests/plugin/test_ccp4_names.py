@@ -45,6 +45,7 @@ def _data(name: str, seed: int) -> np.ndarray:
     return rng.normal(size=(6, 12, 10)).astype(np.float32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_viewer_opens_ccp4_names(tmp_path: Path, name: str) -> None:
     from napari.components import ViewerModel
@@ -85,6 +86,7 @@ def test_manifest_patterns_cover_ccp4_names() -> None:
         assert {f"*.{ext}", f"*.{ext}.gz", f"*.{ext}.bz2"} <= set(reader.filename_patterns)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["map.ccp4", "mask.msk.gz"])
 def test_cli_reads_ccp4_names(tmp_path: Path, name: str) -> None:
     data = _data(name, 1)

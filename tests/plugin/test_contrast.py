@@ -33,6 +33,7 @@ def _layer_kwargs(path: Path, lazy: bool) -> dict[str, Any]:
     return _reader.layer_data(nm.open_mrc(path), lazy=lazy)[1]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     data=hnp.arrays(
@@ -157,6 +158,7 @@ def test_integer_extremes_stay_in_the_dtype(tmp_path: Path, dtype: str) -> None:
             assert value in (low, high)
 
 
+@pytest.mark.slow
 def test_viewer_slider_covers_the_data(viewer: Any) -> None:
     path = _file("real/fei-extended.mrc")
     (layer,) = viewer.open(str(path), plugin="napari-mrcz")

@@ -66,6 +66,7 @@ def status_at_canvas(viewer: Any, layer: Any, pixel: tuple[float, float]) -> tup
     return world, status
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("y_axis", ["up", "down"])
 def test_y_axis_setting_in_a_real_window(make_napari_viewer: Any, qtbot: Any, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch, y_axis: str) -> None:
@@ -92,6 +93,7 @@ def test_y_axis_setting_in_a_real_window(make_napari_viewer: Any, qtbot: Any, tm
     assert float(status["value"]) == pytest.approx(float(layer.data[row, col]), abs=1e-3)  # shown to 3 decimals
 
 
+@pytest.mark.slow
 def test_camera_is_turned_once_per_viewer(make_napari_viewer: Any, qtbot: Any, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(_orientation.ENV_Y_AXIS, raising=False)
@@ -104,6 +106,7 @@ def test_camera_is_turned_once_per_viewer(make_napari_viewer: Any, qtbot: Any, t
     assert tuple(map(str, viewer.scene.camera.orientation2d)) == ("down", "right")
 
 
+@pytest.mark.slow
 def test_tilt_overlay_is_drawn(make_napari_viewer: Any, qtbot: Any) -> None:
     path = TESTDATA / "edges" / "tilt_fei2.mrc"
     if not path.is_file():
@@ -134,6 +137,7 @@ def blobs_map(path: Path) -> Path:
     return nm.write(path, volume, voxel_size=1.5, compressor=None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["real/EMD-3197.map", "blobs.map"])
 def test_density_map_is_an_isosurface_in_3d(make_napari_viewer: Any, qtbot: Any, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch, source: str) -> None:

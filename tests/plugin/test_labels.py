@@ -108,6 +108,7 @@ def test_lazy_labels_stream(viewer: Any, tmp_path: Path) -> None:
     assert mrcfile.validate(written, print_file=io.StringIO())  # no metadata: a valid MRC2014 file
 
 
+@pytest.mark.slow
 def test_sparse_segmentation_compresses_20_times(viewer: Any, tmp_path: Path) -> None:
     seg = segmentation(shape=(64, 256, 256), n=40)
     viewer.add_labels(seg)

@@ -45,6 +45,7 @@ def test_manifest_imports(manifest: npe2.PluginManifest) -> None:
     manifest.validate_imports()  # every python_name imports and exists
 
 
+@pytest.mark.slow
 def test_npe2_validate_cli() -> None:
     npe2_cli = shutil.which("npe2", path=str(Path(sys.executable).parent))
     assert npe2_cli, "npe2 command not found next to the test interpreter"
@@ -85,6 +86,7 @@ def test_claims_is_case_insensitive_and_strict() -> None:
     assert not claims("a.mrcz.gz") and not claims("a.tif") and not claims("a.gz") and not claims("mrc")
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_manifest(tmp_path: Path) -> None:
     pytest.importorskip("build")
     run = subprocess.run(

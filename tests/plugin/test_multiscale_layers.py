@@ -75,6 +75,7 @@ def test_3d_view_renders_the_coarsest_level(viewer: Any, tmp_path: Path) -> None
     assert np.allclose(layer._slice.image.raw, nm.read(path, multiscale=True).data[2])
 
 
+@pytest.mark.slow
 def test_image_stack_keeps_z_and_single_images_get_2d_levels(viewer: Any, tmp_path: Path) -> None:
     mrcfile = pytest.importorskip("mrcfile")
     stack = (np.random.default_rng(1).normal(size=(5, 64, 40)) * 5).astype(np.float32)
@@ -115,6 +116,7 @@ def test_saving_a_pyramid_writes_level_0(viewer: Any, tmp_path: Path) -> None:
     assert np.array_equal(copy.data, data) and copy.voxel_size == (3.0, 2.0, 2.0)
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_pyramid_in_a_real_window(make_napari_viewer: Any, tmp_path: Path) -> None:
     path, _ = _volume(tmp_path)

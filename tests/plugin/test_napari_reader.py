@@ -184,6 +184,7 @@ def test_no_pixel_size_opens_in_pixels(tmp_path: Path) -> None:
     assert low == 1.0 < high  # flat data still gets a valid range
 
 
+@pytest.mark.slow
 def test_drag_and_drop_in_a_real_viewer(make_napari_viewer: Any, testdata: Path) -> None:
     viewer = make_napari_viewer()
     (layer,) = viewer.open(str(testdata / "real" / "emd_3001.map.gz"), plugin=PLUGIN)

@@ -198,6 +198,7 @@ def test_environment_overrides_the_default_codec(monkeypatch: pytest.MonkeyPatch
         _writer.default_codec()
 
 
+@pytest.mark.slow
 def test_save_layer_in_a_real_viewer(make_napari_viewer: Any, testdata: Path, tmp_path: Path) -> None:
     viewer = make_napari_viewer()
     (layer,) = viewer.open(str(testdata / "mrcz" / "counts_uint16_zlib5_pm.mrcz"), plugin=PLUGIN)

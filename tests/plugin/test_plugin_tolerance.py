@@ -68,6 +68,7 @@ def test_environment_overrides_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_
         _writer.default_tolerance()
 
 
+@pytest.mark.slow
 def test_widget_tolerance_field(make_napari_viewer: Any, tmp_path: Path) -> None:
     viewer = make_napari_viewer()
     viewer.add_image(NOISY, name="noisy")

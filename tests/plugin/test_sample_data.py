@@ -36,6 +36,7 @@ def test_generation_is_deterministic() -> None:
     assert not np.array_equal(a, _sample_data.make_tomogram((8, 32, 32), seed=1))
 
 
+@pytest.mark.slow
 def test_sample_file_is_written_once(sample_dir: Path) -> None:
     path = _sample_data.write_sample()
     assert path == sample_dir / _sample_data.FILE_NAME
@@ -50,6 +51,7 @@ def test_sample_file_is_written_once(sample_dir: Path) -> None:
     assert other.read_bytes()[1024:] == path.read_bytes()[1024:]
 
 
+@pytest.mark.slow
 def test_open_sample_in_a_viewer_model() -> None:
     from napari.components import ViewerModel
 
@@ -71,6 +73,7 @@ def _scale_bar(viewer: Any) -> Any:
     return canvas.overlays["scale_bar"] if canvas is not None else viewer.scale_bar
 
 
+@pytest.mark.slow
 def test_screenshot_with_scale_bar(make_napari_viewer: Any, qtbot: Any) -> None:
     viewer = make_napari_viewer(show=True)
     viewer.window._qt_window.resize(1280, 800)

@@ -55,6 +55,7 @@ def test_measure() -> None:
         _widget.measure(smooth, "zstd", 12)
 
 
+@pytest.mark.slow
 def test_widget_estimates_and_saves(make_napari_viewer: Any, testdata: Path, tmp_path: Path, qtbot: Any) -> None:
     viewer = make_napari_viewer()
     (movie,) = viewer.open(str(testdata / "mrcz" / "movie_int8_zstd1.mrcz"), plugin=PLUGIN)
@@ -99,6 +100,7 @@ def test_widget_estimates_and_saves(make_napari_viewer: Any, testdata: Path, tmp
     assert widget.save() is None and widget._status.value.startswith("not saved:")
 
 
+@pytest.mark.slow
 def test_widget_defaults_from_the_environment(
     make_napari_viewer: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
