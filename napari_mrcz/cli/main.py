@@ -46,8 +46,8 @@ run 'napari-mrcz COMMAND --help' for each command's options.""",
   napari-mrcz info --json *.mrc | jq '.[0].voxel_size'""",
     "convert": """The output suffix decides the format: .mrcz is compressed (--compressor, default zstd),
 .mrc .mrcs .map .st .ali .rec are plain MRC2014 (readable by IMOD, Relion, mrcfile). Voxel
-size, JSON metadata, voltage, C3 and gain are carried over; other extended headers (FEI, CCP4
-symmetry) are not. The input is read slice by slice and the output written to a temporary
+size, JSON metadata, voltage, C3, gain and other extended headers (FEI, SERI: tilt angles)
+are carried over. The input is read slice by slice and the output written to a temporary
 file renamed into place when complete, so OUT is never left half-written.
 
 examples:
@@ -55,6 +55,7 @@ examples:
   napari-mrcz convert emd_1234.map.gz emd_1234.mrcz --compressor lz4 --clevel 9
   napari-mrcz convert old_mrcz.mrcz new.mrcz --force       rewrite (e.g. to fix mrcz's statistics)
   napari-mrcz convert tomo.mrcz tomo.mrc --no-metadata     plain MRC that passes mrcfile.validate
+  napari-mrcz convert tomo.mrcz tomo.mrc --no-metadata --no-stats   the bytes 'napari-mrcz mount' shows
   napari-mrcz convert tomo.mrc tomo.mrcz --tolerance auto  lossy: within 1/16 of the noise (~4x smaller)
   napari-mrcz convert avg.mrc avg.mrcz --tolerance 0.01    lossy: every value within 0.01 of the original
   napari-mrcz convert counts.mrc counts.mrcz --dtype int   float counts stored as integers (exact)
@@ -124,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="store integer-valued float data as integers: 'int' = smallest of int8/int16/uint16 "
                            "(checked exactly; readers then see integers)")
     conv.add_argument("--no-metadata", action="store_true", help="drop the JSON metadata")
+    conv.add_argument("--no-stats", action="store_true", help="mark DMIN/DMAX/DMEAN/RMS 'not determined' instead of "
+                      "computing them (one IN only): the bytes 'napari-mrcz mount' shows")
     conv.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists, even a read-only OUT "
                            "(--out-dir: convert again what earlier runs completed)")
     trust = conv.add_mutually_exclusive_group()
@@ -266,6 +269,8 @@ def _convert(args: argparse.Namespace) -> int:
     if problem:
         raise _UsageError(problem)
     if args.out_dir is not None:
+        if args.no_stats:
+            raise _UsageError("--no-stats converts one IN to one OUT, not with --out-dir")
         results = batch.convert_paths(args, output_compressor(Path("*" + args.suffix), args.compressor))
         return EXIT_ERROR if any(r.status == "failed" for r in results) else EXIT_OK
     src, dst = map(Path, args.paths)
@@ -297,7 +302,7 @@ def _convert(args: argparse.Namespace) -> int:
         convert_file(info, dst, compressor=compressor, clevel=args.clevel, shuffle=args.shuffle,
                      n_threads=args.threads, keep_metadata=not args.no_metadata,
                      overwrite="force" if args.force else False, progress=progress, tolerance=tolerance,
-                     dtype=args.dtype)
+                     dtype=args.dtype, stats=False if args.no_stats else "auto")
     elapsed = max(time.perf_counter() - start, 1e-9)
     if not args.quiet:
         out = dst.stat().st_size
