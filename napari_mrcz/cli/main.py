@@ -1,4 +1,4 @@
-"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate`` and ``view``.
+"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate``, ``view`` and ``mount``.
 
 A thin front-end over the core: it turns ``MrczError``/``OSError`` into one line on stderr and an exit
 code (0 success, 1 a file or user error or an invalid file, 2 a usage error or an unreadable file, 130
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import batch
+from . import mount as mount_command
 from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..values.dtypes import storage_dtype
@@ -39,6 +40,7 @@ _EXAMPLES = {
   napari-mrcz convert movie.mrc movie.mrcz   compress (zstd, level 1) with a progress bar
   napari-mrcz validate *.mrc *.mrcz          check files against MRC2014/MRCZ rules
   napari-mrcz view tomogram.mrcz             open in napari
+  napari-mrcz mount /data/tomos /tmp/plain   .mrcz files as plain .mrc for IMOD, RELION, ...
 run 'napari-mrcz COMMAND --help' for each command's options.""",
     "info": """examples:
   napari-mrcz info tomogram.mrcz
@@ -70,6 +72,7 @@ examples:
   napari-mrcz validate map.mrc
   napari-mrcz validate --no-stats *.mrcz     header and structure only (fast)
   napari-mrcz validate --json stack.mrcs""",
+    "mount": mount_command.EXAMPLES,
     "view": """examples:
   napari-mrcz view tomogram.mrcz
   napari-mrcz view --sample                  a synthetic tomogram (written once, opened lazily)
@@ -146,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     val.add_argument("-q", "--quiet", action="store_true", help="print only files that are not valid")
 
+    mnt = command("mount", "Show a folder's .mrcz files as plain .mrc files every MRC tool reads (FUSE, read-only).")
+    mount_command.add_parser(mnt)
+
     view = command("view", "Open a file in napari.")
     view.add_argument("file", nargs="?", metavar="FILE")
     view.add_argument("--sample", action="store_true", help="open the synthetic sample tomogram")
@@ -180,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view}
+    handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view, "mount": _mount}
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
@@ -339,4 +345,9 @@ def _view(args: argparse.Namespace) -> int:
     shot = view(args.file, sample=args.sample, screenshot=args.screenshot)
     if shot is not None:
         _emit(str(shot))
+    return EXIT_OK
+
+
+def _mount(args: argparse.Namespace) -> int:
+    mount_command.run(args)
     return EXIT_OK
