@@ -70,7 +70,8 @@ def run(
     ops = MrczFS(src, cache_bytes, readahead, workers)
     try:
         FUSE(ops, str(mnt), foreground=foreground, ro=True, nothreads=False, fsname=f"napari-mrcz:{src}",
-             subtype="napari-mrcz", auto_cache=True, default_permissions=True)
+             subtype="napari-mrcz", auto_cache=True, default_permissions=True,
+             attr_timeout=0, entry_timeout=0, negative_timeout=0)  # a changed file shows at once, whole
     except RuntimeError as err:
         raise MrczError(f"{mnt}: mounting failed ({err}); is /dev/fuse available and fusermount3 installed?") from None
 

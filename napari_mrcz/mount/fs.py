@@ -24,6 +24,7 @@ from mfusepy import FuseOSError, Operations
 
 from ..errors import MrczError
 from ..format.names import plain_name
+from ..io.codec.blosc import load_blosc2
 from ..io.writer.plain_view import PlainReader, PlainView, SliceCache
 
 log = logging.getLogger("napari_mrcz.mount")
@@ -76,6 +77,7 @@ class MrczFS(Operations):
 
     def init(self, path: str) -> None:  # after a --background fork: threads start here
         self.cache = SliceCache(self.cache_bytes, self.workers)
+        load_blosc2()  # now, not inside the first read (a few hundred ms)
 
     def destroy(self, path: str) -> None:
         if self.cache is not None:
