@@ -2,7 +2,7 @@
 MRC2014 file ``napari-mrcz convert --no-metadata --no-stats`` would write, so IMOD, RELION, gemmi,
 mrcfile and ``cat`` read MRCZ without converting it. See ``docs/mount.md``.
 
-A front-end: the bytes come from :mod:`napari_mrcz.io.plain_view`; this package parses none. May
+A front-end: the bytes come from :mod:`napari_mrcz.io.writer.plain_view`; this package parses none. May
 import :mod:`napari_mrcz.io`, :mod:`napari_mrcz.format`, :mod:`napari_mrcz.errors` and mfusepy
 (``pip install napari-mrcz[mount]``, with libfuse 3: Debian's ``fuse3``). ``import napari_mrcz`` does
 not import it. The package itself is callable: ``napari_mrcz.mount(src, mountpoint)`` is :func:`mount`.

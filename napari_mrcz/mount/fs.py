@@ -1,5 +1,5 @@
 """The FUSE operations of the mount: a read-only mirror of a folder in which every ``x.mrcz`` shows as
-the plain MRC2014 file ``x.mrc`` (:class:`~napari_mrcz.io.plain_view.PlainView`); everything else
+the plain MRC2014 file ``x.mrc`` (:class:`~napari_mrcz.io.writer.plain_view.PlainView`); everything else
 passes through unchanged.
 
 Listings, ``stat`` and ``open`` read headers and chunk indexes, never voxels. A file whose size or
