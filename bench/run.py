@@ -39,6 +39,7 @@ import numpy as np
 
 import _bigdata
 import _data
+import _mount
 import _peers
 import _precision
 import _startup
@@ -296,6 +297,8 @@ def targets(results: dict) -> list[dict]:
               _startup.INFO_GOAL_S + 1e-9, above=False, unit=" s")
     if "bigdata" in results:
         _bigdata.targets(results["bigdata"], check)
+    if "mount" in results:
+        _mount.targets(results["mount"], check)
     return found
 
 
@@ -379,6 +382,8 @@ def report(results: dict) -> str:
         lines += _batch.report(results["batch"]) + [""]
     if "bigdata" in results:
         lines += _bigdata.report(results["bigdata"]) + [""]
+    if "mount" in results:
+        lines += _mount.report(results["mount"]) + [""]
     lines.append("targets:")
     for t in results["targets"]:
         lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['kind']:7} {t['target']:48} "
@@ -397,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", action="store_true", help="also sweep shuffle, block size and thread count")
     parser.add_argument("--no-batch", action="store_true", help="skip bulk conversion (convert_many, 1 vs 2 workers)")
     parser.add_argument("--no-bigdata", action="store_true", help="skip partial decode, napari steps, multiscale")
+    parser.add_argument("--no-mount", action="store_true", help="skip the FUSE mount's sequential read")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -430,6 +436,10 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             results["bigdata"] = _bigdata.run(tmp, args.small, args.repeats, threads)
             print(f"  big data done in {time.perf_counter() - t0:.0f} s", flush=True)
+        if not args.no_mount:
+            t0 = time.perf_counter()
+            results["mount"] = _mount.bench(tmp, args.small, args.repeats, threads)
+            print(f"  mount done in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = targets(results)

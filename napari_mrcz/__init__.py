@@ -7,7 +7,8 @@ The package is layered; each layer imports only the ones above it in this list:
 - :mod:`napari_mrcz.format` — the bytes on disk (header, modes, blosc chunk headers, metadata); no I/O.
 - :mod:`napari_mrcz.io` — sources, codec, reader, lazy arrays, writer, validation.
 - front-ends, which parse no bytes: :mod:`napari_mrcz.plugin` (napari), :mod:`napari_mrcz.cli`
-  (command line) and :mod:`napari_mrcz.rsciio` (RosettaSciIO-compatible API).
+  (command line), :mod:`napari_mrcz.rsciio` (RosettaSciIO-compatible API) and
+  :mod:`napari_mrcz.mount` (FUSE: ``.mrcz`` as plain ``.mrc``; imported on first use of ``mount``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,17 @@ __all__ = [
     "read",
     "storage_dtype",
     "suggest_tolerance",
+    "mount",
     "validate",
     "write",
     "write_async",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``mount`` on first use: importing napari_mrcz must not load mfusepy (nor need libfuse)."""
+    if name == "mount":
+        import importlib
+
+        return importlib.import_module(".mount", __name__)  # the package is callable: mount(src, mountpoint)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,8 @@ set -euo pipefail
 
 APT_PACKAGES=(xvfb xauth libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libxkbcommon-x11-0 libxcb-icccm4
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 libxcb-xinput0
-  libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libdbus-1-3 libfontconfig1)
+  libxcb-xfixes0 libxcb-shape0 libxcb-cursor0 libdbus-1-3 libfontconfig1
+  fuse3)  # fuse3: libfuse 3 and fusermount3 for napari-mrcz mount
 APT_UPDATED=""
 
 apt_install() {  # apt_install PACKAGE...: as root, or through sudo; fails quietly without either

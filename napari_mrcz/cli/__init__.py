@@ -1,7 +1,8 @@
-"""The ``napari-mrcz`` command-line tool: ``info``, ``convert``, ``validate`` and ``view``.
+"""The ``napari-mrcz`` command-line tool: ``info``, ``convert``, ``validate``, ``view`` and ``mount``.
 
 Parses no bytes: everything goes through :mod:`napari_mrcz.io`. May import :mod:`napari_mrcz.io`,
-:mod:`napari_mrcz.format`, :mod:`napari_mrcz.errors`, tqdm, and napari for ``view`` only (lazily).
+:mod:`napari_mrcz.format`, :mod:`napari_mrcz.errors`, tqdm, napari for ``view`` only and the
+:mod:`napari_mrcz.mount` front-end for ``mount`` only (both lazily).
 """
 
 from .main import main

@@ -1,4 +1,4 @@
-"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate`` and ``view``.
+"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate``, ``view`` and ``mount``.
 
 A thin front-end over the core: it turns ``MrczError``/``OSError`` into one line on stderr and an exit
 code (0 success, 1 a file or user error or an invalid file, 2 a usage error or an unreadable file, 130
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import batch
+from . import mount as mount_command
 from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..values.dtypes import storage_dtype
@@ -39,6 +40,7 @@ _EXAMPLES = {
   napari-mrcz convert movie.mrc movie.mrcz   compress (zstd, level 1) with a progress bar
   napari-mrcz validate *.mrc *.mrcz          check files against MRC2014/MRCZ rules
   napari-mrcz view tomogram.mrcz             open in napari
+  napari-mrcz mount /data/tomos /tmp/plain   .mrcz files as plain .mrc for IMOD, RELION, ...
 run 'napari-mrcz COMMAND --help' for each command's options.""",
     "info": """examples:
   napari-mrcz info tomogram.mrcz
@@ -46,8 +48,8 @@ run 'napari-mrcz COMMAND --help' for each command's options.""",
   napari-mrcz info --json *.mrc | jq '.[0].voxel_size'""",
     "convert": """The output suffix decides the format: .mrcz is compressed (--compressor, default zstd),
 .mrc .mrcs .map .st .ali .rec are plain MRC2014 (readable by IMOD, Relion, mrcfile). Voxel
-size, JSON metadata, voltage, C3 and gain are carried over; other extended headers (FEI, CCP4
-symmetry) are not. The input is read slice by slice and the output written to a temporary
+size, JSON metadata, voltage, C3, gain and other extended headers (FEI, SERI: tilt angles)
+are carried over. The input is read slice by slice and the output written to a temporary
 file renamed into place when complete, so OUT is never left half-written.
 
 examples:
@@ -55,6 +57,7 @@ examples:
   napari-mrcz convert emd_1234.map.gz emd_1234.mrcz --compressor lz4 --clevel 9
   napari-mrcz convert old_mrcz.mrcz new.mrcz --force       rewrite (e.g. to fix mrcz's statistics)
   napari-mrcz convert tomo.mrcz tomo.mrc --no-metadata     plain MRC that passes mrcfile.validate
+  napari-mrcz convert tomo.mrcz tomo.mrc --no-metadata --no-stats   the bytes 'napari-mrcz mount' shows
   napari-mrcz convert tomo.mrc tomo.mrcz --tolerance auto  lossy: within 1/16 of the noise (~4x smaller)
   napari-mrcz convert avg.mrc avg.mrcz --tolerance 0.01    lossy: every value within 0.01 of the original
   napari-mrcz convert counts.mrc counts.mrcz --dtype int   float counts stored as integers (exact)
@@ -69,6 +72,7 @@ examples:
   napari-mrcz validate map.mrc
   napari-mrcz validate --no-stats *.mrcz     header and structure only (fast)
   napari-mrcz validate --json stack.mrcs""",
+    "mount": mount_command.EXAMPLES,
     "view": """examples:
   napari-mrcz view tomogram.mrcz
   napari-mrcz view --sample                  a synthetic tomogram (written once, opened lazily)
@@ -124,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="store integer-valued float data as integers: 'int' = smallest of int8/int16/uint16 "
                            "(checked exactly; readers then see integers)")
     conv.add_argument("--no-metadata", action="store_true", help="drop the JSON metadata")
+    conv.add_argument("--no-stats", action="store_true", help="mark DMIN/DMAX/DMEAN/RMS 'not determined' instead of "
+                      "computing them (one IN only): the bytes 'napari-mrcz mount' shows")
     conv.add_argument("-f", "--force", action="store_true", help="replace OUT if it exists, even a read-only OUT "
                            "(--out-dir: convert again what earlier runs completed)")
     trust = conv.add_mutually_exclusive_group()
@@ -142,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--no-stats", action="store_true", help="skip reading the data to check the statistics")
     val.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
     val.add_argument("-q", "--quiet", action="store_true", help="print only files that are not valid")
+
+    mnt = command("mount", "Show a folder's .mrcz files as plain .mrc files every MRC tool reads (FUSE, read-only).")
+    mount_command.add_parser(mnt)
 
     view = command("view", "Open a file in napari.")
     view.add_argument("file", nargs="?", metavar="FILE")
@@ -177,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view}
+    handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view, "mount": _mount}
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
@@ -266,6 +275,8 @@ def _convert(args: argparse.Namespace) -> int:
     if problem:
         raise _UsageError(problem)
     if args.out_dir is not None:
+        if args.no_stats:
+            raise _UsageError("--no-stats converts one IN to one OUT, not with --out-dir")
         results = batch.convert_paths(args, output_compressor(Path("*" + args.suffix), args.compressor))
         return EXIT_ERROR if any(r.status == "failed" for r in results) else EXIT_OK
     src, dst = map(Path, args.paths)
@@ -297,7 +308,7 @@ def _convert(args: argparse.Namespace) -> int:
         convert_file(info, dst, compressor=compressor, clevel=args.clevel, shuffle=args.shuffle,
                      n_threads=args.threads, keep_metadata=not args.no_metadata,
                      overwrite="force" if args.force else False, progress=progress, tolerance=tolerance,
-                     dtype=args.dtype)
+                     dtype=args.dtype, stats=False if args.no_stats else "auto")
     elapsed = max(time.perf_counter() - start, 1e-9)
     if not args.quiet:
         out = dst.stat().st_size
@@ -334,4 +345,9 @@ def _view(args: argparse.Namespace) -> int:
     shot = view(args.file, sample=args.sample, screenshot=args.screenshot)
     if shot is not None:
         _emit(str(shot))
+    return EXIT_OK
+
+
+def _mount(args: argparse.Namespace) -> int:
+    mount_command.run(args)
     return EXIT_OK

@@ -16,6 +16,21 @@ from .kept import KeptFields, ispg_for, merged_labels
 from .modes import mode_from_dtype
 from .voxel import cell_from_voxel
 
+def signed_bytes_undetermined(stats: tuple[float, float, float, float], mode: int) -> tuple[float, float, float, float]:
+    """``stats`` as written for ``mode``: undetermined DMIN/DMAX (DMAX < DMIN) of mode 0 become
+    DMIN -1, DMAX -2 (DMEAN below both), still "not determined" under MRC2014.
+
+    Why: IMOD decides whether mode-0 bytes without its stamp are signed from DMIN/DMAX
+    (``readBytesSigned`` in libcfshr/b3dutil.c: DMIN < 0 and DMAX < 128 means signed; DMIN >= 0 and
+    DMAX < 128 "could be either", read unsigned), so the usual 0/-1 would make it read MRC2014's
+    signed bytes as unsigned, -1 as 255. Determined statistics are left as they are.
+    """
+    dmin, dmax, dmean, rms = stats
+    if mode == 0 and dmax < dmin and dmin >= 0:
+        return (-1.0, -2.0, min(dmean, -3.0), rms)
+    return stats
+
+
 def build_header(
     *,
     shape: tuple[int, ...],
@@ -39,7 +54,8 @@ def build_header(
     ``byte_order`` ('<' or '>') must match the data's (1-byte dtypes have none of their own). Plain files get MRC2014 sampling and space group as mrcfile writes
     them (2-D: image, ISPG 0, MZ 1; 3-D: volume, ISPG 1, MZ = NZ; 4-D: ISPG 401). MRCZ files keep
     MZ = 0 for 2-D/3-D data, because ``mrcz.readMRC`` returns a list of frames whenever MZ >= 1.
-    ``stats`` is (dmin, dmax, dmean, rms); the default marks them as not determined.
+    ``stats`` is (dmin, dmax, dmean, rms); the default marks them as not determined (see
+    :func:`signed_bytes_undetermined` for mode 0).
     ``kept`` gives ORIGIN, N*START, the space group and earlier labels; ``label`` and ``extra_labels``
     are appended after them, up to MRC's 10 lines of 80 characters.
     """
@@ -69,7 +85,7 @@ def build_header(
     rec["mapc"], rec["mapr"], rec["maps"] = 1, 2, 3
     rec["nxstart"], rec["nystart"], rec["nzstart"] = kept.start_xyz
     rec["origin"] = kept.origin_xyz
-    rec["dmin"], rec["dmax"], rec["dmean"], rec["rms"] = stats
+    rec["dmin"], rec["dmax"], rec["dmean"], rec["rms"] = signed_bytes_undetermined(stats, rec["mode"] % MRC_COMP_RATIO)
     rec["ispg"] = ispg
     rec["nsymbt"] = nsymbt
     rec["exttyp"] = exttyp.encode("ascii")

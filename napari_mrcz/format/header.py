@@ -123,11 +123,16 @@ class Header:
         return bool(self.labels) and self.labels[0].startswith("MRCZ")
 
     @property
+    def written_by_mrcz(self) -> bool:
+        """True when mrcz itself wrote the header (its format label, not ours): its statistics are of
+        the first frame only and its ISPG is always 0, whatever the data."""
+        return self.is_mrcz_file and not any(lab.startswith(OUR_LABEL) for lab in self.labels)
+
+    @property
     def stats_cover_data(self) -> bool:
         """True when DMIN/DMAX are set (finite, DMAX > DMIN) and describe all the data: not so in
-        headers mrcz 0.6.0 wrote, whose statistics are of the first frame only."""
-        written_by_mrcz = self.is_mrcz_file and not any(lab.startswith(OUR_LABEL) for lab in self.labels)
-        return bool(np.isfinite([self.dmin, self.dmax]).all() and self.dmax > self.dmin) and not written_by_mrcz
+        headers mrcz 0.6.0 wrote (:attr:`written_by_mrcz`)."""
+        return bool(np.isfinite([self.dmin, self.dmax]).all() and self.dmax > self.dmin) and not self.written_by_mrcz
 
     @property
     def dtype(self) -> np.dtype:

@@ -1,4 +1,5 @@
-"""Header fields a rewrite keeps from the file it came from: ORIGIN, N*START, ISPG and the labels.
+"""Header fields a rewrite keeps from the file it came from: ORIGIN, N*START, ISPG, the labels and a
+typed extended header.
 
 A conversion (or ``write(path, image)``) must leave the map where it was (ORIGIN and N*START, see
 :mod:`.origin`), keep its space group and its history (the 80-character labels), and add one label
@@ -21,8 +22,11 @@ from .constants import (
     MRCZ_LABEL,
 )
 from .header import Header
+from .metadata import JSON_EXTTYP
 from .origin import origin_field_valid, start_xyz
 
+# EXTTYP values of MRC2014 (mrcfile 1.5.4's list) plus MRCZ's JSON metadata.
+KNOWN_EXTTYPS = ("CCP4", "MRCO", "SERI", "AGAR", "FEI1", "FEI2", "HDF5", JSON_EXTTYP)
 MAX_LABELS = 10
 LABEL_CHARS = 80
 MAX_CRYSTAL_SPACE_GROUP = 230
@@ -55,12 +59,15 @@ def kept_from_header(header: Header) -> KeptFields:
     """The fields of ``header`` that a rewrite keeps.
 
     ORIGIN is kept only when ChimeraX would use it (valid and non-zero); otherwise it is written as 0,
-    so the map still sits where N*START puts it. mrcz's own ``MRCZ…`` label is not kept: the writer
+    so the map still sits where N*START puts it. The space group of a header mrcz wrote is not kept (it
+    is 0, "image stack", for every file): the writer's default makes a 3-D file a volume (ISPG 1), so
+    readers that honour ISPG/MZ (gemmi's ``setup()``) keep it 3-D. mrcz's own ``MRCZ…`` label is not kept: the writer
     adds it to compressed files.
     """
     origin = tuple(float(v) for v in header.origin) if origin_field_valid(header) else (0.0, 0.0, 0.0)
     labels = tuple(lab for lab in header.labels if lab.strip() and not lab.startswith("MRCZ"))
-    return KeptFields(origin, start_xyz(header), header.ispg, labels)  # type: ignore[arg-type]
+    ispg = None if header.written_by_mrcz else header.ispg  # mrcz writes 0 for everything: no information
+    return KeptFields(origin, start_xyz(header), ispg, labels)  # type: ignore[arg-type]
 
 
 def merged_labels(kept: Sequence[str], ours: Sequence[str], compressed: bool) -> list[str]:
@@ -112,3 +119,13 @@ def rewrite_arguments(header: Header, voxel_size: Sequence[float], metadata: dic
         **{name: finite(getattr(header, name), default) for name, default in MICROSCOPE_DEFAULTS.items()},
         "kept": kept_from_header(header),
     }
+
+
+def kept_extended_header(header: Header, raw: bytes) -> tuple[str, bytes] | None:
+    """The extended header a rewrite carries over, as (EXTTYP, bytes): one of a known non-JSON type
+    (FEI1/FEI2, SERI, CCP4, ...: tilt angles and per-section records other tools read). None for none,
+    for JSON (the metadata, written anew or dropped) and for an untyped one, which would make the
+    output fail ``mrcfile.validate`` (unknown EXTTYP)."""
+    if not header.nsymbt or header.exttyp == JSON_EXTTYP or header.exttyp not in KNOWN_EXTTYPS:
+        return None
+    return header.exttyp, raw

@@ -82,3 +82,11 @@ def compressor_for(path: str | os.PathLike[str], compressor: Any = BY_NAME) -> s
             stacklevel=3,
         )
     return compressor
+
+
+def plain_name(name: str) -> str | None:
+    """The name an MRCZ file's plain MRC view goes by (``x.mrcz`` -> ``x.mrc``, any case of the
+    suffix); None for names that are not MRCZ."""
+    if suffix_kind(name) != "mrcz":
+        return None
+    return name[: -len(COMPRESSED_SUFFIX)] + PLAIN_SUFFIXES[0]

@@ -31,6 +31,7 @@ from ..errors import MrczError, MrczWarning
 from ..format.header import HEADER_DTYPE
 from ..format.modes import KNOWN_MODES, PACKED_MODES, byte_order_from_machst
 from ..format.metadata import JSON_EXTTYP, decode_metadata
+from ..format.kept import KNOWN_EXTTYPS
 from .reader.file import MrcFileInfo, open_mrc
 from .reader.chunk_index import compare, read_seek_table
 from .storage.paths import PathLike, as_path
@@ -39,8 +40,6 @@ from .stats.check import check_stats
 SEVERITIES = ("warning", "error", "fatal")
 """warning: allowed but unusual; error: breaks a rule (the file is invalid); fatal: unreadable."""
 
-# EXTTYP values of MRC2014 (mrcfile 1.5.4's list) plus MRCZ's JSON metadata.
-KNOWN_EXTTYPS = ("CCP4", "MRCO", "SERI", "AGAR", "FEI1", "FEI2", "HDF5", JSON_EXTTYP)
 NVERSIONS = (20140, 20141)
 MRCZ_ONLY_MODES = (7, 8)  # int32 / uint32: written by mrcz, not part of MRC2014
 # blosc chunk flags >> 5 (bits 5-7): the codec family in blosc1 and blosc2 chunks alike

@@ -59,6 +59,19 @@ class FileSource:
                 self._identity, self._fd = found, fd
             return self._fd
 
+    @property
+    def identity(self) -> tuple[int, int, int, int]:
+        """(st_dev, st_ino, st_size, st_mtime_ns) of the file this source reads."""
+        self._descriptor()
+        assert self._identity is not None
+        return self._identity
+
+    def unchanged(self) -> bool:
+        """True when the open file still has the size and modification time it was opened with (a
+        file replaced by rename keeps being read as it was; one rewritten in place is not)."""
+        st = os.fstat(self._descriptor())
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self._identity
+
     def pread(self, n: int, offset: int) -> bytes:
         """Up to ``n`` bytes from ``offset`` (fewer at the end of the file)."""
         return os.pread(self._descriptor(), n, offset)

@@ -3,7 +3,8 @@
 The input is read in blocks of about 32 MiB of z-slices (decompressed on the fly) and written through
 :class:`streaming.MrczWriter`, so memory stays bounded and the output appears atomically, complete or
 not at all. Voxel size, JSON metadata, voltage, C3 and gain (where the input's writer stored them,
-else mrcz's defaults), ORIGIN, N*START, the space group and the labels are carried over (one label is
+else mrcz's defaults), ORIGIN, N*START, the space group, the labels and any other extended header
+(FEI, SERI: the tilt angles, where no JSON metadata takes its place) are carried over (one label is
 added). The CLI's ``convert`` and batch conversion are built on this.
 """
 
@@ -17,10 +18,11 @@ from typing import Any
 
 from ...errors import MrczError, MrczWarning
 from ...format.identity import Strictness
+from ...format.metadata import JSON_EXTTYP
 from ...format.names import BY_NAME
 from ...values.noise import suggest_tolerance
 from ...values.quantize import parse_tolerance
-from ...format.kept import rewrite_arguments
+from ...format.kept import kept_extended_header, rewrite_arguments
 from .slabs import iter_blocks
 from ..codec.blosc import load_blosc1, load_blosc2
 from ..reader.lazy import SliceArray
@@ -87,6 +89,7 @@ def convert_file(
     strict: Strictness = "auto",
     tolerance: float | str | None = None,
     dtype: Any = None,
+    stats: bool | str = "auto",
 ) -> Path:
     """Copy ``src`` (any readable MRC/MRCZ, also ``.gz``/``.bz2``) to ``dst`` with another codec.
 
@@ -117,6 +120,11 @@ def convert_file(
         8 slices of ``src``. See :func:`resolve_tolerance`.
     dtype
         Integer decimation, as for :func:`napari_mrcz.write` (``"int"`` decides from the first block).
+    stats
+        As for :func:`napari_mrcz.write`: "auto" (default) computes DMIN/DMAX/DMEAN/RMS for plain
+        outputs and marks them "not determined" in MRCZ ones; False (CLI: ``--no-stats``) marks them
+        "not determined" everywhere, so ``convert --no-metadata --no-stats x.mrcz x.mrc`` writes the
+        very bytes ``napari-mrcz mount`` shows as ``x.mrc``.
 
     Returns
     -------
@@ -143,13 +151,13 @@ def convert_file(
         info.close()
         raise
     h, shape = info.header, info.shape
-    if h.nsymbt and h.exttyp != "json":
+    kept_extended = kept_extended_header(h, info.extended_header)
+    if h.nsymbt and h.exttyp != JSON_EXTTYP and kept_extended is None:
         warnings.warn(
             f"{info.path}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over",
             MrczWarning,
             stacklevel=2,
         )
-
     arguments = rewrite_arguments(h, info.voxel_size, info.metadata if keep_metadata else {})
     with info, MrczWriter(
         dst,
@@ -163,6 +171,8 @@ def convert_file(
         slices_per_volume=shape[1] if len(shape) == 4 else None,
         tolerance=tolerance,
         dtype=dtype,
+        stats=stats,
+        extended_header=kept_extended,
         **arguments,
     ) as writer:
         for block in iter_file_blocks(info, n_threads):

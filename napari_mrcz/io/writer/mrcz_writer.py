@@ -9,7 +9,6 @@ leaves a partial file in place of a good one. Statistics are accumulated in the 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import os
 import tempfile
@@ -21,24 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from ..._version import __version__
 from ...errors import MrczError
 from ...format import seektable
-from ...format.build import build_header
-from ...format.constants import HEADER_BYTES, MICROSCOPE_DEFAULTS, OUR_LABEL
+from ...format.constants import HEADER_BYTES
 from ...values.dtypes import storage_dtype
 from ...format.kept import KeptFields
-from ...format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
 from ...format.names import BY_NAME, compressor_for
-from ...format.origin import check_origin
 from ...values.precision import Precision
 from ..codec.blosc import MrczBlosc, default_threads
 from ..storage.paths import Overwrite, PathLike, as_path, check_replaceable
 from ..stats.compute import RunningStats, SliceStats, slice_stats, stats_wanted
+from .header_fields import HeaderFields
 Progress = Callable[[int, int, int], None]
 """Called after each z-slice with (slices done, bytes in, bytes written)."""
 
-_ENDIAN = {"<": "<", "little": "<", "le": "<", ">": ">", "big": ">", "be": ">"}
 _IN_FLIGHT = 2  # slices per worker queued or running: the workers never wait while this thread writes
 _FLUSH_BYTES = 32 * 2**20  # written data handed to a background fdatasync at a time, so close's fsync is short
 
@@ -68,6 +63,9 @@ class MrczWriter:
     kept
         ORIGIN, N*START, space group and labels kept from a source file (``origin``, when given,
         replaces its ORIGIN and N*START).
+    extended_header
+        (EXTTYP, bytes) of a source file's extended header (FEI, SERI, ...) to keep when ``metadata``
+        is empty; see :class:`~napari_mrcz.io.header_fields.HeaderFields`.
     ndim
         2 to write a single image (needs exactly one slice), 3 for a stack or volume; 4 with
         ``slices_per_volume`` for a volume stack.
@@ -100,29 +98,20 @@ class MrczWriter:
         origin: Any = None,
         kept: KeptFields | None = None,
         stats: bool | str = "auto",
+        extended_header: tuple[str, bytes] | None = None,
     ) -> None:
         self.path = as_path(path)
         self._state = "open"  # then "closed" or "aborted"
         self.precision = Precision(tolerance, dtype, lossy_cast)
-        self.voxel_size = check_voxel_size(voxel_size, units)
         compressor = compressor_for(self.path, compressor)
         self.compute_stats = stats_wanted(stats, compressor)  # after the file name decided the format
-        self.kept = kept or KeptFields()
-        if origin is not None:
-            z, y, x = check_origin(origin, units, ndim)
-            self.kept = dataclasses.replace(self.kept, origin_xyz=(x, y, z), start_xyz=(0, 0, 0))
+        self.fields = HeaderFields.from_arguments(
+            voxel_size=voxel_size, units=units, metadata=metadata, endianness=endianness, voltage=voltage,
+            c3=c3, gain=gain, origin=origin, kept=kept, ndim=ndim, extended_header=extended_header,
+        )
         self.codec = MrczBlosc(compressor, clevel, shuffle, n_threads) if compressor is not None else None
-        if endianness not in _ENDIAN:
-            raise MrczError(f"endianness must be '<' or '>' (or little/big), not {endianness!r}")
-        self.byte_order = _ENDIAN[endianness]
-        self.extras = dict(MICROSCOPE_DEFAULTS)
-        for name, value in (("voltage", voltage), ("c3", c3), ("gain", gain)):
-            if value is None:
-                continue  # not recorded: mrcz's default
-            if not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
-                raise MrczError(f"{name} must be a finite number or None, not {value!r}")
-            self.extras[name] = float(value)
-        self.extended = encode_metadata(metadata)
+        self.byte_order = self.fields.byte_order
+        self.extended = self.fields.extended
         if ndim not in (2, 3, 4) or (ndim == 4) != (slices_per_volume is not None):
             raise MrczError("ndim must be 2, 3, or 4 with slices_per_volume")
         self.ndim = ndim
@@ -290,20 +279,13 @@ class MrczWriter:
             self._drain()
             if self.count == 0 or self.stored is None:
                 raise MrczError("no data was written")
-            header = build_header(
+            header = self.fields.encode(
                 shape=self._shape(),
-                dtype=self.stored,
-                byte_order=self.byte_order,
-                voxel_size=self.voxel_size,
+                stored=self.stored,
                 compressor=self.codec.cname if self.codec else None,
                 stats=self.stats.header_values(),
-                nsymbt=len(self.extended),
-                exttyp=JSON_EXTTYP if self.extended else "",
                 packed_bytes=self.bytes_out if self.codec else 0,
-                label=f"{OUR_LABEL} {__version__}",
                 extra_labels=self.precision.labels,
-                kept=self.kept,
-                **self.extras,
             )
             if self.codec is not None:  # after the last chunk, where packed_bytes points
                 self._file.write(seektable.encode(
