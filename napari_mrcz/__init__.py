@@ -8,7 +8,7 @@ The package is layered; each layer imports only the ones above it in this list:
 - :mod:`napari_mrcz.io` — sources, codec, reader, lazy arrays, writer, validation.
 - front-ends, which parse no bytes: :mod:`napari_mrcz.plugin` (napari), :mod:`napari_mrcz.cli`
   (command line), :mod:`napari_mrcz.rsciio` (RosettaSciIO-compatible API) and
-  :mod:`napari_mrcz.mount` (FUSE: ``.mrcz`` as plain ``.mrc``; imported on first use of ``mount``).
+  :mod:`napari_mrcz.fuse` (FUSE: ``.mrcz`` as plain ``.mrc``; imported on first use of ``mount``).
 """
 
 from __future__ import annotations
@@ -61,5 +61,5 @@ def __getattr__(name: str) -> object:
     if name == "mount":
         import importlib
 
-        return importlib.import_module(".mount", __name__)  # the package is callable: mount(src, mountpoint)
+        return importlib.import_module(".fuse.control", __name__).mount
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

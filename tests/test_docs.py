@@ -127,6 +127,9 @@ def _write_doc_files(folder: Path) -> None:
     for sub, name in (("raw", "a.mrc"), ("raw", "b.mrc"), ("session/s1", "x.mrc"), ("session", "y.mrc")):
         (folder / sub).mkdir(parents=True, exist_ok=True)
         nm.write(folder / sub / name, rng.normal(size=(2, 16, 16)).astype(np.float32), voxel_size=1.0)
+    (folder / "tomos").mkdir()
+    nm.write(folder / "tomos" / "tomo.mrcz", tomogram, voxel_size=13.6)
+    (folder / "plain").mkdir()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """The package tree keeps its layers: errors -> format -> values -> io -> front-ends (plugin, cli, rsciio,
-mount); inside io: storage -> codec -> reader -> stats -> writer -> validate, zarr -> batch.
+fuse); inside io: storage -> codec -> reader -> stats -> writer -> validate, zarr -> batch.
 
 Every import in every module (top-level and inside functions) is read with ``ast``; a module may import
 only its own layer or lower ones, the import graph has no cycles, no module passes 400 lines, and the
@@ -16,10 +16,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "napari_mrcz"
 MAX_LINES = 400
 RANK = {"errors": 0, "_version": 0, "config": 0, "format": 1, "values": 2, "io": 3,
-        "plugin": 4, "cli": 4, "rsciio": 4, "mount": 4}
+        "plugin": 4, "cli": 4, "rsciio": 4, "fuse": 4}
 IO_RANK = {"storage": 0, "codec": 1, "reader": 2, "stats": 3, "writer": 4, "validate": 5, "zarr": 5, "batch": 6}
-FRONT_ENDS = ("plugin", "cli", "rsciio", "mount")
-COMMANDS = {("cli", "mount")}  # the CLI starts this front-end (``napari-mrcz mount``)
+FRONT_ENDS = ("plugin", "cli", "rsciio", "fuse")
+COMMANDS = {("cli", "fuse")}  # the CLI starts this front-end (``napari-mrcz mount``)
 
 
 def module_name(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""``napari-mrcz mount SRC MOUNTPOINT``: the command-line face of :mod:`napari_mrcz.mount` (imported
+"""``napari-mrcz mount SRC MOUNTPOINT``: the command-line face of :mod:`napari_mrcz.fuse` (imported
 only when the command runs, so the other commands never load mfusepy)."""
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def add_parser(command: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Serve the mount (returns when it is unmounted); raises MrczError as :func:`napari_mrcz.mount.run`."""
-    from ..mount import run as serve
+    """Serve the mount (returns when it is unmounted); raises MrczError as :func:`napari_mrcz.fuse.control.run`."""
+    from ..fuse import run as serve
 
     logging.basicConfig(format="napari-mrcz mount: %(message)s", level=logging.INFO)
     serve(args.src, args.mountpoint, cache_bytes=args.cache_size, readahead=args.readahead,

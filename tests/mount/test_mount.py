@@ -1,4 +1,4 @@
-"""The mount (napari_mrcz.mount) with real clients on a real FUSE mount: mrcfile (strict), gemmi, cat
+"""The mount (napari_mrcz.mount, napari_mrcz.fuse) with real clients on a real FUSE mount: mrcfile (strict), gemmi, cat
 and numpy.fromfile read the plain views and get napari_mrcz.read's voxels; bytes equal
 ``convert --no-metadata --no-stats``; bad input, changes and wrong arguments."""
 
@@ -194,7 +194,7 @@ def test_bad_places_are_clear_errors(tmp_path: Path, case: str) -> None:
 
 
 def test_import_does_not_load_fuse() -> None:
-    code = "import sys, napari_mrcz; assert 'mfusepy' not in sys.modules and 'napari_mrcz.mount' not in sys.modules"
+    code = "import sys, napari_mrcz; assert 'mfusepy' not in sys.modules and 'napari_mrcz.fuse' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

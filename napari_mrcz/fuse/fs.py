@@ -27,7 +27,7 @@ from ..format.names import plain_name
 from ..io.codec.blosc import load_blosc2
 from ..io.writer.plain_view import PlainReader, PlainView, SliceCache
 
-log = logging.getLogger("napari_mrcz.mount")
+log = logging.getLogger("napari_mrcz.fuse")
 MAX_VIEWS = 256  # indexed files kept open (one descriptor and a chunk index each)
 
 
