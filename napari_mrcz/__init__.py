@@ -53,13 +53,19 @@ __all__ = [
     "validate",
     "write",
     "write_async",
+    "references",
 ]
 
 
 def __getattr__(name: str) -> object:
-    """``mount`` on first use: importing napari_mrcz must not load mfusepy (nor need libfuse)."""
+    """``mount`` and ``references`` on first use: importing napari_mrcz must load neither mfusepy (nor
+    need libfuse) nor zarr."""
     if name == "mount":
         import importlib
 
         return importlib.import_module(".mount", __name__)  # the package is callable: mount(src, mountpoint)
+    if name == "references":
+        from .io.zarr.references import references
+
+        return references
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
