@@ -118,7 +118,7 @@ def test_storage_order_only_on_request(tmp_path: Path) -> None:
     assert np.array_equal(got, nm.open_mrc(path).read_slices(0, 6))  # as stored
     attrs = json.loads(refs["refs"]["data/.zattrs"])
     assert attrs["_ARRAY_DIMENSIONS"] == ["x", "z", "y"]  # MAPS, MAPR, MAPC = 1, 3, 2
-    assert "storage order" in attrs["mrc_storage_order"]
+    assert "as stored" in attrs["mrc_storage_order"]
 
 
 def _write_raw(path: Path, mode: int, nx: int, payload: bytes) -> None:
