@@ -8,6 +8,7 @@ must be reachable from it (a shared file system).
 
 from __future__ import annotations
 
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ def run_job(job: Job, settings: Settings) -> ConvertResult:
                 try:
                     _verify(job, settings)
                 except BaseException:
-                    job.output.unlink(missing_ok=True)
+                    shutil.rmtree(job.output, ignore_errors=True) if job.output.is_dir() else job.output.unlink(missing_ok=True)
                     raise
             return _result(job, "done", note, start, settings.verify, caught)
         except (MrczError, OSError) as err:

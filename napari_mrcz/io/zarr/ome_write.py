@@ -237,14 +237,14 @@ def write_file_as_ome_zarr(info: Any, target: Any, **options: Any) -> str:
     MrczError
         As :func:`write_ome_zarr`; volume stacks (4-D) are refused.
     """
-    from ..array import SliceArray
+    from ..array import MrcArray
     from .attributes import header_attributes
 
     h = info.header
     if len(info.shape) == 4:
         raise MrczError(f"{info.path}: volume stacks (4-D) cannot be written as one OME-Zarr image")
     options.setdefault("bin_z", h.ispg != 0 and info.tilt_angles is None)
-    return write_ome_zarr(target, SliceArray(info), voxel_size=info.voxel_size, origin=info.origin,
+    return write_ome_zarr(target, MrcArray(info), voxel_size=info.voxel_size, origin=info.origin,
                           metadata=info.metadata, mrc_header=header_attributes(h), **options)
 
 
