@@ -206,6 +206,7 @@ def test_write_mrc_image_and_cli(tmp_path: Path, capsys) -> None:
     assert nm.read(tmp_path / "c.ome.zarr").metadata == {"k": 1}
 
 
+@pytest.mark.slow
 def test_batch_to_ome_zarr_on_dask_distributed(tmp_path: Path, dask_scheduler: str) -> None:
     for i in range(3):
         nm.write(tmp_path / f"in{i}.mrcz", RNG.normal(size=(4 + i, 40, 30)).astype(np.float32), voxel_size=1.0 + i)
