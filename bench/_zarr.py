@@ -132,7 +132,7 @@ def _run_case(case: str, args: dict) -> dict:
         import ome_zarr.writer  # noqa: F401 - imports outside the timing (the peer's are too)
 
         import napari_mrcz.io.zarr.ome_write  # noqa: F401
-        from napari_mrcz.io.convert import convert_file
+        from napari_mrcz import convert_file
 
         def run() -> None:
             convert_file(args["src"], args["dst"], clevel=3)

@@ -62,7 +62,7 @@ def test_mrcz_round_trip_keeps_voxel_size_origin_metadata(tmp_path: Path) -> Non
     data = RNG.normal(size=(12, 70, 90)).astype(np.float32)
     src = nm.write(tmp_path / "t.mrcz", data, voxel_size=(4.0, 2.5, 2.5), origin=(40, -10, 20.5),
                    metadata={"tilt": [1, 2], "name": "tomo"})
-    from napari_mrcz.io.convert import convert_file
+    convert_file = nm.convert_file
 
     convert_file(src, tmp_path / "t.ome.zarr")
     attrs = dict(zarr.open_group(str(tmp_path / "t.ome.zarr"), mode="r").attrs)
@@ -87,7 +87,7 @@ def test_tilt_series_not_binned_in_z(tmp_path: Path) -> None:
     with mrcfile.new(tmp_path / "ts.st") as mrc:
         mrc.set_data(stack)
         mrc.set_image_stack()
-    from napari_mrcz.io.convert import convert_file
+    convert_file = nm.convert_file
 
     out = convert_file(tmp_path / "ts.st", tmp_path / "ts.ome.zarr")
     group = zarr.open_group(str(out), mode="r")

@@ -12,7 +12,7 @@ import mrcfile
 import mrcz
 import numpy as np
 import pytest
-from conftest import TESTDATA, corpus_entries
+from corpus import TESTDATA, corpus_entries
 from loopback_http import LoopbackServer
 
 import napari_mrcz as nm

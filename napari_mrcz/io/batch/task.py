@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import MrczError
-from ..writer.convert import convert_file
+from ..zarr.dispatch import convert_file  # OME-Zarr outputs by name
 from .plan import ConvertResult, file_size
 from .verify import compare_files
 

@@ -16,7 +16,6 @@ import numpy as np
 from ...errors import MrczError
 from ...format.header import Header
 from ...format.identity import Strictness
-from ...format.names import is_zarr
 from ...values.quantize import tolerance_from_labels
 from .lazy import as_dask
 from .file import MrcFileInfo, PathLike, open_mrc
@@ -93,7 +92,6 @@ def read(
     strict: Strictness = "auto",
     storage_options: dict[str, Any] | None = None,
     multiscale: bool = False,
-    level: int = 0,
 ) -> MrcImage:
     """Read an MRC or MRCZ file (or a ``.gz``/``.bz2`` of one).
 
@@ -118,12 +116,6 @@ def read(
         volumes) by 2×2(×2) means down to at most 1024 px per halved side and 1 GiB
         (:mod:`napari_mrcz.io.reader.multiscale`): dask arrays computed on demand when ``lazy``, else numpy
         arrays.
-    level
-        OME-Zarr images only: the pyramid level to read (0, the default, is full resolution).
-
-    A folder or URL ending in ``.ome.zarr`` or ``.zarr`` is read as an OME-Zarr image (NGFF 0.4 or 0.5;
-    needs ``napari-mrcz[zarr]``): one level, voxel size and origin converted to Å from the axes'
-    units (see :func:`napari_mrcz.io.zarr.ome_read.load_ome_zarr`).
 
     Raises
     ------
@@ -133,12 +125,6 @@ def read(
     OSError
         The file cannot be opened.
     """
-    if not isinstance(path, MrcFileInfo) and is_zarr(path):  # the suffix rule of format.names
-        from ..zarr.ome_read import load_ome_zarr
-
-        if multiscale:
-            raise MrczError(f"{path}: read OME-Zarr pyramid levels one at a time, with level=")
-        return MrcImage(**load_ome_zarr(path, level=level, lazy=lazy, storage_options=storage_options))
     info = path if isinstance(path, MrcFileInfo) else open_mrc(path, strict=strict, storage_options=storage_options)
     if lazy:
         data: Any = as_dask(info, n_threads=n_threads)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ...errors import MrczError
 from ...values.dtypes import storage_dtype
-from ...format.names import BY_NAME, is_zarr
+from ...format.names import BY_NAME
 from ...values.precision import INT, integer_dtype_for
 from ...values.quantize import check_tolerance
 from ...format.kept import KeptFields, rewrite_arguments
@@ -126,14 +126,10 @@ def write(
         for plain MRC, which IMOD and RELION use, and not for MRCZ, where they cost 15-40% of a
         write and no reader relies on them (``napari-mrcz info --stats`` computes them on demand).
 
-    A name ending in ``.ome.zarr`` or ``.zarr`` writes an OME-Zarr image instead (NGFF 0.4, zarr v2;
-    ``path``, ``data``, ``voxel_size``, ``units``, ``metadata``, ``origin``, ``clevel`` and ``overwrite``
-    apply; needs ``napari-mrcz[zarr]``; see :func:`napari_mrcz.io.zarr.ome_write.write_ome_zarr`).
-
     Returns
     -------
     Path
-        The file written (for OME-Zarr the folder or URL, as a str).
+        The file written.
 
     Raises
     ------
@@ -147,11 +143,6 @@ def write(
     OSError
         The file cannot be written (permissions, disk full); the target is left as it was.
     """
-    if is_zarr(path):  # OME-Zarr: the suffix rule of format.names
-        from ..zarr.ome_write import write_array_as_ome_zarr
-
-        return write_array_as_ome_zarr(path, data, voxel_size=voxel_size, units=units, metadata=metadata,
-                                       origin=origin, overwrite=overwrite, clevel=max(clevel, 1))
     kept = KeptFields()
     if isinstance(data, MrcImage):
         image = rewrite_arguments(data.header, data.voxel_size, data.metadata)

@@ -11,9 +11,9 @@ import numpy as np
 
 from ...errors import MrczError, VerifyError
 from ...format.names import is_zarr
-from ..opener import MrcFileInfo, open_mrc
-from ..paths import as_path
-from ..remote import is_url
+from ..reader.file import MrcFileInfo, open_mrc
+from ..storage.paths import as_path
+from ..storage.remote import is_url
 from .ome_read import load_ome_zarr
 from .ome_write import CHUNK, CLEVEL, write_file_as_ome_zarr
 
@@ -47,8 +47,8 @@ def convert_zarr(src: Any, dst: Any, *, overwrite: Any = False, strict: Any = "a
             out = write_file_as_ome_zarr(info, dst, overwrite=bool(overwrite), clevel=max(int(clevel), 1),
                                          chunks=chunks, storage_options=storage_options)
         return out if is_url(out) else as_path(out)
-    from ..reader import MrcImage
-    from ..writer import write
+    from ..reader.read import MrcImage
+    from ..writer.write import write
 
     if is_url(dst):
         raise MrczError(f"{dst}: MRC/MRCZ outputs are local files")
@@ -66,7 +66,7 @@ def compare_with_ome_zarr(source: Any, converted: Any, *, keep_metadata: bool = 
     VerifyError
         Something differs; the message says what (for values, the first z-slice).
     """
-    from ..array import MrcArray
+    from ..reader.array import MrcArray
 
     image = load_ome_zarr(converted, lazy=True)
     with open_mrc(source, strict=strict) as src:

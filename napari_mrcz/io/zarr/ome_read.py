@@ -19,7 +19,7 @@ from ...format.build import build_header
 from ...format.header import decode_header
 from ...format.kept import KeptFields
 from ...format.metadata import angstrom_per
-from ..remote import is_url
+from ..storage.remote import is_url
 from .attributes import METADATA_ATTR, MRC_HEADER_ATTR
 
 SPACE = ("z", "y", "x")

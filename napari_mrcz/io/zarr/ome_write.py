@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import MrczError
-from ..paths import as_path
-from ..remote import is_url
+from ..storage.paths import as_path
+from ..storage.remote import is_url
 from .attributes import ANGSTROM, METADATA_ATTR, MRC_HEADER_ATTR, dims_for, json_safe
 from .pyramid import TILE, PyramidWriter, level_shapes
 
@@ -237,7 +237,7 @@ def write_file_as_ome_zarr(info: Any, target: Any, **options: Any) -> str:
     MrczError
         As :func:`write_ome_zarr`; volume stacks (4-D) are refused.
     """
-    from ..array import MrcArray
+    from ..reader.array import MrcArray
     from .attributes import header_attributes
 
     h = info.header

@@ -24,10 +24,10 @@ from ...errors import UnsupportedError
 from ...format.chunks import parse_chunk_header
 from ...format.constants import BLOSC1_HEADER_BYTES
 from ...format.identity import Strictness
-from ..opener import MrcFileInfo, open_mrc
-from ..paths import PathLike, as_path
-from ..remote import is_url
-from ..sources import FileSource
+from ..reader.file import MrcFileInfo, open_mrc
+from ..storage.paths import PathLike, as_path
+from ..storage.remote import is_url
+from ..storage.local import FileSource
 from .attributes import ANGSTROM, METADATA_ATTR, MRC_HEADER_ATTR, ZYX, dims_for, header_attributes, json_safe
 
 ARRAY = "data"
