@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import napari_mrcz as nm
+from checks import FailingArray
 from napari_mrcz.errors import MrczError
 
 zarr = pytest.importorskip("zarr")
@@ -140,27 +141,16 @@ def test_dask_array_written_region_by_region(tmp_path: Path) -> None:
     assert np.array_equal(zarr.open_group(out, mode="r")["0"][...], data.compute())
 
 
-class _Failing:
-    """An array whose reads fail after ``after`` boxes: a source or store failing mid-write."""
-
-    def __init__(self, data: np.ndarray, after: int) -> None:
-        self.data, self.after, self.shape, self.dtype = data, after, data.shape, data.dtype
-
-    def __getitem__(self, key):
-        self.after -= 1
-        if self.after < 0:
-            raise OSError("connection lost")
-        return self.data[key]
 
 
 def test_failure_mid_write_leaves_nothing(tmp_path: Path) -> None:
     data = RNG.normal(size=(40, 64, 64)).astype(np.float32)
     with pytest.raises(MrczError, match="connection lost"):
-        write_ome_zarr(tmp_path / "f.ome.zarr", _Failing(data, 3), chunks=16)
+        write_ome_zarr(tmp_path / "f.ome.zarr", FailingArray(data, 3, "connection lost"), chunks=16)
     assert os.listdir(tmp_path) == []
     previous = write_ome_zarr(tmp_path / "f.ome.zarr", data[:4], chunks=16)
     with pytest.raises(MrczError):
-        write_ome_zarr(tmp_path / "f.ome.zarr", _Failing(data, 3), chunks=16, overwrite=True)
+        write_ome_zarr(tmp_path / "f.ome.zarr", FailingArray(data, 3), chunks=16, overwrite=True)
     assert os.listdir(tmp_path) == ["f.ome.zarr"]  # the earlier image is untouched
     assert zarr.open_group(previous, mode="r")["0"].shape == (4, 64, 64)
 

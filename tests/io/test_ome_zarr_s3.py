@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import napari_mrcz as nm
+from checks import FailingArray
 from napari_mrcz.errors import MrczError
 
 pytest.importorskip("zarr")
@@ -62,15 +63,6 @@ def test_write_and_read_through_aws_environment(bucket: str) -> None:
         nm.write(url, data, overwrite=False)
 
 
-class _Failing:
-    def __init__(self, data: np.ndarray, after: int) -> None:
-        self.data, self.after, self.shape, self.dtype = data, after, data.shape, data.dtype
-
-    def __getitem__(self, key):
-        self.after -= 1
-        if self.after < 0:
-            raise OSError("source lost")
-        return self.data[key]
 
 
 def test_failure_mid_write_leaves_nothing(bucket: str) -> None:
@@ -80,7 +72,7 @@ def test_failure_mid_write_leaves_nothing(bucket: str) -> None:
 
     data = RNG.normal(size=(40, 64, 64)).astype(np.float32)
     with pytest.raises(MrczError, match="source lost"):
-        write_ome_zarr(f"s3://{bucket}/f.ome.zarr", _Failing(data, 4), chunks=16)
+        write_ome_zarr(f"s3://{bucket}/f.ome.zarr", FailingArray(data, 4), chunks=16)
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     assert not fs.exists(f"{bucket}/f.ome.zarr/.zattrs") and fs.find(bucket) == []
     with pytest.raises(MrczError, match="multiscales|no such|not a readable"):
