@@ -299,6 +299,10 @@ def targets(results: dict) -> list[dict]:
         _bigdata.targets(results["bigdata"], check)
     if "mount" in results:
         _mount.targets(results["mount"], check)
+    if "zarr" in results:
+        import _zarr
+
+        _zarr.targets(results["zarr"], check)
     return found
 
 
@@ -384,6 +388,10 @@ def report(results: dict) -> str:
         lines += _bigdata.report(results["bigdata"]) + [""]
     if "mount" in results:
         lines += _mount.report(results["mount"]) + [""]
+    if "zarr" in results:
+        import _zarr
+
+        lines += _zarr.report(results["zarr"]) + [""]
     lines.append("targets:")
     for t in results["targets"]:
         lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['kind']:7} {t['target']:48} "
@@ -403,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-batch", action="store_true", help="skip bulk conversion (convert_many, 1 vs 2 workers)")
     parser.add_argument("--no-bigdata", action="store_true", help="skip partial decode, napari steps, multiscale")
     parser.add_argument("--no-mount", action="store_true", help="skip the FUSE mount's sequential read")
+    parser.add_argument("--no-zarr", action="store_true", help="skip OME-Zarr conversion and kerchunk slice reads")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -440,6 +449,12 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             results["mount"] = _mount.bench(tmp, args.small, args.repeats, threads)
             print(f"  mount done in {time.perf_counter() - t0:.0f} s", flush=True)
+        if not args.no_zarr:
+            import _zarr
+
+            t0 = time.perf_counter()
+            results["zarr"] = _zarr.bench(tmp, args.small, args.repeats)
+            print(f"  zarr bridges done in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = targets(results)

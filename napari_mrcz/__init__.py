@@ -20,12 +20,12 @@ from .format.header import Header
 from .values.noise import suggest_tolerance
 from .io.batch import ConvertResult, convert_many
 from .io.reader.file import MrcFileInfo, open_mrc
-from .io.reader.read import MrcImage, read
+from .io.reader.read import MrcImage
 from .io.storage.remote import RemoteError
 from .io.writer.mrcz_writer import MrczWriter
 from .io.validate import Problem, validate
-from .io.writer.convert import convert_file
-from .io.writer.write import write, write_async
+from .io.writer.write import write_async
+from .io.zarr.dispatch import convert_file, read, write  # OME-Zarr by name; MRC/MRCZ otherwise
 
 __all__ = [
     "ChunkError",
@@ -53,13 +53,19 @@ __all__ = [
     "validate",
     "write",
     "write_async",
+    "references",
 ]
 
 
 def __getattr__(name: str) -> object:
-    """``mount`` on first use: importing napari_mrcz must not load mfusepy (nor need libfuse)."""
+    """``mount`` and ``references`` on first use: importing napari_mrcz must load neither mfusepy (nor
+    need libfuse) nor zarr."""
     if name == "mount":
         import importlib
 
         return importlib.import_module(".fuse.control", __name__).mount
+    if name == "references":
+        from .io.zarr.references import references
+
+        return references
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

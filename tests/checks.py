@@ -70,3 +70,18 @@ def reads_after_heap_spray(path: Path) -> list[Any]:
             except MrczError as err:
                 outcomes.append(type(err).__name__)
     return outcomes
+
+
+class FailingArray:
+    """An array-like whose reads fail (OSError) after ``after`` of them: a source or store failing midway
+    through a write."""
+
+    def __init__(self, data: np.ndarray, after: int, message: str = "source lost") -> None:
+        self.data, self.after, self.message = data, after, message
+        self.shape, self.dtype = data.shape, data.dtype
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        self.after -= 1
+        if self.after < 0:
+            raise OSError(self.message)
+        return self.data[key]

@@ -1,4 +1,4 @@
-"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate``, ``view`` and ``mount``.
+"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate``, ``view``, ``mount`` and ``refs`` (:mod:`.refs`).
 
 A thin front-end over the core: it turns ``MrczError``/``OSError`` into one line on stderr and an exit
 code (0 success, 1 a file or user error or an invalid file, 2 a usage error or an unreadable file, 130
@@ -17,12 +17,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import batch
+from . import batch, ome_zarr, refs
 from . import mount as mount_command
 from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..values.dtypes import storage_dtype
-from ..format.names import DEFAULT_COMPRESSOR, PLAIN_SUFFIXES, suffix_kind
+from ..format.names import DEFAULT_COMPRESSOR, PLAIN_SUFFIXES, is_zarr, suffix_kind
 from ..errors import MrczError
 from ..io.reader.file import open_mrc
 from ..io.validate import SEVERITIES, validate
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     bar.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     bar.add_argument("--progress", action="store_true", help="show the progress bar even when stderr is not a terminal")
     batch.add_arguments(conv)
+    ome_zarr.add_arguments(conv)
 
     val = command("validate", "Check files against the MRC2014 and MRCZ rules.")
     val.add_argument("files", nargs="+", metavar="FILE")
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("file", nargs="?", metavar="FILE")
     view.add_argument("--sample", action="store_true", help="open the synthetic sample tomogram")
     view.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the canvas and exit")
+    refs.add_parser(sub, fmt)
     return parser
 
 
@@ -186,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view, "mount": _mount}
+    handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view, "mount": _mount,
+                "refs": refs.run}
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
@@ -254,6 +257,8 @@ def _info(args: argparse.Namespace) -> int:
 def output_compressor(path: Path, compressor: str | None) -> str | None:
     """The compressor for an output file by its suffix (see ``convert --help``); raises _UsageError."""
     suffix, kind = path.suffix.lower(), suffix_kind(path)
+    if is_zarr(path):
+        return None
     if kind == "mrcz":
         if compressor == "none":
             raise _UsageError(f"{path.name}: a .mrcz file is compressed; name the output .mrc for plain MRC")
@@ -274,6 +279,8 @@ def _convert(args: argparse.Namespace) -> int:
     problem = batch.usage_problem(args)
     if problem:
         raise _UsageError(problem)
+    if args.out_dir is None and ome_zarr.involved(args.paths):
+        return ome_zarr.convert(args, _emit)
     if args.out_dir is not None:
         if args.no_stats:
             raise _UsageError("--no-stats converts one IN to one OUT, not with --out-dir")

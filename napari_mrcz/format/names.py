@@ -18,6 +18,8 @@ COMPRESSED_SUFFIX = ".mrcz"
 STREAM_SUFFIXES = (".gz", ".bz2")
 """Read (decompressed into memory), never written."""
 DEFAULT_COMPRESSOR = "zstd"
+ZARR_SUFFIXES = (".ome.zarr", ".zarr")
+"""Folders read and written as OME-Zarr images (with or without a trailing slash); case-insensitive."""
 
 
 class _ByName:
@@ -44,6 +46,16 @@ def suffix_kind(path: str | os.PathLike[str]) -> str:
     if name.endswith(PLAIN_SUFFIXES):
         return "plain"
     return "other"
+
+
+def is_zarr(path: object) -> bool:
+    """True when ``path`` (a str, bytes, os.PathLike or URL) names an OME-Zarr image by its suffix
+    (:data:`ZARR_SUFFIXES`), which napari-mrcz reads and writes as OME-Zarr instead of MRC."""
+    try:
+        name = os.fsdecode(path)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    return name.rstrip("/\\").lower().endswith(ZARR_SUFFIXES)
 
 
 def compressor_for(path: str | os.PathLike[str], compressor: Any = BY_NAME) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import MrczError
+from ...format.names import is_zarr
 from ..storage.remote import is_url, url_name
 
 PathLike = str | os.PathLike[str]
@@ -92,6 +93,8 @@ def output_compressor(suffix: str, compressor: str | None) -> str | None:
         An unknown suffix, or a compressor that contradicts it.
     """
     suffix = suffix.lower()
+    if is_zarr(suffix):  # OME-Zarr: convert_file writes it by the name
+        return None
     if suffix == COMPRESSED_SUFFIX:
         if compressor == "none":
             raise MrczError("a .mrcz output is compressed; use suffix='.mrc' for plain MRC")

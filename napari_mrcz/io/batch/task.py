@@ -8,6 +8,7 @@ must be reachable from it (a shared file system).
 
 from __future__ import annotations
 
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import MrczError
-from ..writer.convert import convert_file
+from ..zarr.dispatch import convert_file  # OME-Zarr outputs by name
 from .plan import ConvertResult, file_size
 from .verify import compare_files
 
@@ -84,7 +85,7 @@ def run_job(job: Job, settings: Settings) -> ConvertResult:
                 try:
                     _verify(job, settings)
                 except BaseException:
-                    job.output.unlink(missing_ok=True)
+                    shutil.rmtree(job.output, ignore_errors=True) if job.output.is_dir() else job.output.unlink(missing_ok=True)
                     raise
             return _result(job, "done", note, start, settings.verify, caught)
         except (MrczError, OSError) as err:

@@ -16,6 +16,7 @@ import numpy as np
 from ...errors import VerifyError
 from ...values.dtypes import storage_dtype
 from ...format.kept import rewrite_arguments
+from ...format.names import is_zarr
 from ...values.precision import INT, INTEGER_DTYPES, check_dtype
 from ..writer.convert import iter_file_blocks, resolve_tolerance
 from ..reader.file import MrcFileInfo, PathLike, open_mrc
@@ -61,6 +62,10 @@ def compare_files(
     OSError
         Either file cannot be opened.
     """
+    if is_zarr(converted):
+        from ..zarr.convert import compare_with_ome_zarr
+
+        return compare_with_ome_zarr(source, converted, keep_metadata=keep_metadata, strict=strict)
     with open_mrc(source, strict=strict) as src, open_mrc(converted) as out:
         _compare_fields(src, out, keep_metadata, dtype)
         # integer data is always stored exactly, whatever the tolerance
