@@ -2,8 +2,8 @@
 
 Labels are stored in the smallest integer mode that holds every label, preferring modes other programs
 read: mode 0 (int8, labels -128..127; IMOD reads mode 0 as unsigned bytes, which agrees on 0..127),
-mode 1 (int16), mode 6 (uint16), and only beyond those mrcz's mode 7 (int32), which mrcfile, IMOD
-and ChimeraX cannot read. A file written from a Labels layer carries one MRC header label,
+mode 1 (int16), mode 6 (uint16), and only beyond those mrcz's mode 7 (int32) and, for non-negative
+labels above 2³¹−1, mode 8 (uint32), which mrcfile, IMOD and ChimeraX cannot read. A file written from a Labels layer carries one MRC header label,
 :data:`LABELS_MARKER`; other readers ignore it, ours opens such files as Labels again. Nothing is
 added to the user's JSON metadata.
 """
@@ -20,8 +20,8 @@ from .writer import default_codec, save_image, with_suffix, writer_hook
 
 LABELS_MARKER = "napari-mrcz labels"
 """The MRC header label that marks a file written from a napari Labels layer."""
-LABEL_DTYPES = (np.dtype("i1"), np.dtype("i2"), np.dtype("u2"), np.dtype("i4"))
-"""Modes 0, 1, 6, 7: tried in this order, the first that holds every label is written."""
+LABEL_DTYPES = (np.dtype("i1"), np.dtype("i2"), np.dtype("u2"), np.dtype("i4"), np.dtype("u4"))
+"""Modes 0, 1, 6, 7, 8: tried in this order, the first that holds every label is written."""
 
 
 def value_range(data: Any) -> tuple[int, int]:
@@ -42,7 +42,8 @@ def labels_dtype(data: Any) -> np.dtype:
     Raises
     ------
     MrczError
-        The data is not integer (or bool), or holds labels beyond int32.
+        The data is not integer (or bool), or holds labels no integer MRC mode holds (below −2³¹, or
+        above 2³²−1, or both negative labels and labels above 2³¹−1).
     """
     dtype = np.dtype(data.dtype)
     if dtype.kind not in "iub":
@@ -52,7 +53,10 @@ def labels_dtype(data: Any) -> np.dtype:
         info = np.iinfo(candidate)
         if info.min <= low and high <= info.max:
             return candidate
-    raise MrczError(f"labels {low}..{high} do not fit in int32, the widest integer MRC mode")
+    raise MrczError(
+        f"labels {low}..{high} fit no integer MRC mode (int32 holds −2³¹..2³¹−1, uint32 0..2³²−1); "
+        "renumber the labels"
+    )
 
 
 def save_labels(path: str | os.PathLike[str], data: Any, attributes: dict[str, Any], *,

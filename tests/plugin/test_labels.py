@@ -38,7 +38,8 @@ def segmentation(shape: tuple[int, int, int] = (32, 128, 128), n: int = 30, firs
 @pytest.mark.parametrize(
     ("low", "high", "expected"),
     [(0, 1, "i1"), (-128, 127, "i1"), (0, 128, "i2"), (-1, 32767, "i2"), (-32768, 0, "i2"),
-     (0, 32768, "u2"), (0, 65535, "u2"), (-1, 40000, "i4"), (0, 65536, "i4"), (-(2**31), 2**31 - 1, "i4")],
+     (0, 32768, "u2"), (0, 65535, "u2"), (-1, 40000, "i4"), (0, 65536, "i4"), (-(2**31), 2**31 - 1, "i4"),
+     (0, 2**31, "u4"), (2**31, 2**32 - 1, "u4")],
 )
 def test_smallest_mode_that_holds_the_labels(low: int, high: int, expected: str) -> None:
     assert labels_dtype(np.array([low, high], np.int64)) == np.dtype(expected)
@@ -47,17 +48,19 @@ def test_smallest_mode_that_holds_the_labels(low: int, high: int, expected: str)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(-(2**31), 2**31 - 1), min_size=1, max_size=20))
+@given(st.one_of(st.lists(st.integers(-(2**31), 2**31 - 1), min_size=1, max_size=20),
+                 st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20)))
 def test_chosen_mode_holds_every_label_and_no_smaller_one_does(values: list[int]) -> None:
     data = np.array(values, np.int64)
     chosen = labels_dtype(data)
     assert np.array_equal(data.astype(chosen), data)
-    order = [np.dtype(d) for d in ("i1", "i2", "u2", "i4")]
+    order = [np.dtype(d) for d in ("i1", "i2", "u2", "i4", "u4")]
     for smaller in order[: order.index(chosen)]:
         assert not np.array_equal(data.astype(smaller), data)
 
 
-@pytest.mark.parametrize("bad", [np.array([0.5]), np.array([2**31], np.int64), np.array([-(2**31) - 1], np.int64)])
+@pytest.mark.parametrize("bad", [np.array([0.5]), np.array([2**32], np.int64), np.array([-(2**31) - 1], np.int64),
+                                 np.array([-1, 2**31], np.int64), np.array([2**63], np.uint64)])
 def test_what_cannot_be_stored_is_refused(bad: np.ndarray) -> None:
     with pytest.raises(MrczError):
         labels_dtype(bad)
@@ -65,8 +68,9 @@ def test_what_cannot_be_stored_is_refused(bad: np.ndarray) -> None:
 
 @pytest.mark.parametrize("ext", [".mrc", ".mrcz"])
 @pytest.mark.parametrize(
-    ("first", "n", "mode"), [(1, 30, 0), (200, 30, 1), (40000, 5, 6), (-5, 10, 0), (70000, 3, 7)],
-    ids=["int8", "int16", "uint16", "negative", "int32"],
+    ("first", "n", "mode"), [(1, 30, 0), (200, 30, 1), (40000, 5, 6), (-5, 10, 0), (70000, 3, 7),
+                             (2**31 - 2, 3, 8), (2**32 - 4, 3, 8)],
+    ids=["int8", "int16", "uint16", "negative", "int32", "uint32-across-2^31", "uint32-top"],
 )
 def test_save_and_reopen_as_labels(viewer: Any, tmp_path: Path, ext: str, first: int, n: int, mode: int) -> None:
     seg = segmentation(first=first, n=n)
@@ -82,7 +86,7 @@ def test_save_and_reopen_as_labels(viewer: Any, tmp_path: Path, ext: str, first:
     assert np.allclose(again.scale, layer.scale) and np.allclose(again.translate, layer.translate)
     assert again.units == layer.units
     assert again.metadata["mrcz"]["metadata"] == {"sample": "Zoë", "tool": "membrain"}
-    if ext == ".mrc" and mode != 7:  # mode 7 is mrcz's own; mrcfile and IMOD cannot read it
+    if ext == ".mrc" and mode < 7:  # modes 7 and 8 are mrcz's own; mrcfile and IMOD cannot read it
         with mrcfile.open(written) as mrc:
             assert np.array_equal(mrc.data, seg)
         report = io.StringIO()
