@@ -85,3 +85,18 @@ class FailingArray:
         if self.after < 0:
             raise OSError(self.message)
         return self.data[key]
+
+
+def layer_tuples(layers: list[Any]) -> list[tuple[Any, dict[str, Any], str]]:
+    """The reader's result as layer data tuples (napari >= 0.9 readers return Layer objects), units as
+    the reader's short names ('nm', 'angstrom', 'pixel')."""
+    out = []
+    for layer in layers:
+        if isinstance(layer, tuple):
+            out.append(layer)
+            continue
+        data, state, kind = layer.as_layer_data_tuple()
+        state["units"] = tuple({"nanometer": "nm"}.get(str(u), str(u)) for u in state["units"])
+        state["axis_labels"] = tuple(state["axis_labels"])
+        out.append((data, state, kind))
+    return out

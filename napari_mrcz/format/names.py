@@ -12,8 +12,16 @@ from typing import Any
 
 from ..errors import MrczError, MrczWarning
 
-PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4", ".msk")
-"""Suffixes of plain MRC2014 files (CCP4 maps and masks included); case-insensitive."""
+PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".preali", ".ali", ".rec", ".ccp4", ".msk")
+"""Suffixes of plain MRC2014 files (CCP4 maps and masks, IMOD's tilt series and tomograms included);
+case-insensitive."""
+MAP_SUFFIXES = (".map", ".ccp4")
+"""Density maps: EMDB's and CCP4/CCP-EM's names."""
+IMAGE_STACK_SUFFIXES = (".mrcs", ".st", ".preali", ".ali")
+"""Stacks of 2-D images: particle stacks (RELION's .mrcs) and tilt series (IMOD/SerialEM: .st raw,
+.preali prealigned, .ali aligned)."""
+TOMOGRAM_SUFFIXES = (".rec",)
+"""Reconstructed tomograms (IMOD)."""
 COMPRESSED_SUFFIX = ".mrcz"
 STREAM_SUFFIXES = (".gz", ".bz2")
 """Read (decompressed into memory), never written."""
@@ -34,6 +42,16 @@ class _ByName:
 
 BY_NAME: Any = _ByName()
 """Default of ``compressor=`` in the writers: decided by the file name (see :func:`compressor_for`)."""
+
+
+def data_suffix(path: str | os.PathLike[str]) -> str:
+    """The lower-case suffix that names the data, under any .gz/.bz2: '.map' for 'emd_1.map.gz', '' for none."""
+    name = os.path.basename(os.fsdecode(path)).lower()
+    for stream in STREAM_SUFFIXES:
+        if name.endswith(stream):
+            name = name[: -len(stream)]
+    stem, dot, suffix = name.rpartition(".")
+    return f".{suffix}" if dot and stem else ""
 
 
 def suffix_kind(path: str | os.PathLike[str]) -> str:

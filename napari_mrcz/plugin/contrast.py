@@ -8,7 +8,13 @@ corpus and the sample tomogram these show micrographs, counting movies and tomog
 contrast where 0.1/99.9 leaves noisy data pale and min/max leaves micrographs black, while maps keep
 their full tonal range. The slider range (``contrast_limits_range``) covers the data so the user can
 widen to it; header DMIN/DMAX are used for that range only where they agree with the sample. Limits
-always lie within the dtype's range. numpy only; no napari import.
+always lie within the dtype's range.
+
+Multiscale layers take their limits and isosurface level from the coarsest level: napari draws that
+level in 3-D, and in 2-D whenever the whole image is in view on a canvas up to the
+``"multiscale.level_side"`` setting wide (napari picks the finest level that fits the canvas). Its
+averaged voxels have less noise than full-resolution ones, so full-resolution percentiles would leave
+the first picture flat and put a 3-D isosurface above every voxel drawn. numpy only; no napari import.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ SAMPLE_VALUES = 2**20
 """At most this many values are sorted to find the percentiles (1 M: ~20 ms, and 5000 in each tail)."""
 LAZY_SAMPLE_SLICES = 3
 """Stored z-slices read from a lazy file for its sample: at a quarter, half and three quarters."""
+TAIL_PERCENTILE = 0.05
+DARK_TAIL_RATIO = 1.25
+"""Objects are darker than the background when the sample's low tail (median − 0.05th percentile) is this
+many times longer than its high tail: then a minimum-intensity projection shows them in 3-D."""
 HEADER_MAX_WIDENING = 100.0
 """Header statistics wider than this many times the sample's range are taken as stale (denoised
 tomograms: 10³-10⁴; hot pixels in a micrograph: about 10)."""
@@ -34,12 +44,14 @@ tomograms: 10³-10⁴; hot pixels in a micrograph: about 10)."""
 
 @dataclass(frozen=True)
 class Contrast:
-    """Initial ``contrast_limits``, the ``contrast_limits_range`` the slider offers, and the
-    isosurface level for 3-D rendering of a density map."""
+    """Initial ``contrast_limits``, the ``contrast_limits_range`` the slider offers, the isosurface
+    level for 3-D rendering of a density map, and the projection that shows a tomogram's objects in 3-D
+    (``"mip"`` when they are brighter than the background, ``"minip"`` when darker, as in cryo-ET)."""
 
     limits: tuple[float, float]
     range: tuple[float, float]
     iso_level: float
+    projection: str = "mip"
 
 
 def sample_slices(nz: int, count: int = LAZY_SAMPLE_SLICES) -> list[int]:
@@ -121,8 +133,10 @@ def choose(
         return Contrast((0.0, 1.0), (0.0, 1.0), 0.5)
     seen = (float(values.min()), float(values.max()))
     # in float64: numpy interpolates small integer types in their own width, and int8 overflows
-    percentiles = np.percentile(values.astype(np.float64), (LOW_PERCENTILE, ISO_PERCENTILE, HIGH_PERCENTILE))
-    low, iso, high = (float(v) for v in percentiles)
+    percentiles = np.percentile(values.astype(np.float64),
+                                (TAIL_PERCENTILE, LOW_PERCENTILE, 50, ISO_PERCENTILE, HIGH_PERCENTILE, 100 - TAIL_PERCENTILE))
+    bottom, low, median, iso, high, top = (float(v) for v in percentiles)
+    projection = "minip" if median - bottom > DARK_TAIL_RATIO * (top - median) else "mip"
     if not high > low:  # mostly one value (a mask, a padded slice): show everything there is
         low, high = seen
     limits = _increasing(low, high, dtype)
@@ -133,17 +147,31 @@ def choose(
     else:
         full = seen
     full = _increasing(min(full[0], limits[0]), max(full[1], limits[1]), dtype)
-    return Contrast(limits, full, min(max(iso, limits[0]), limits[1]))
+    return Contrast(limits, full, min(max(iso, limits[0]), limits[1]), projection)
 
 
-def file_contrast(info: MrcFileInfo, data: Any, lazy: bool) -> Contrast:
-    """Contrast for a layer of ``data`` read from ``info``: eager data is sampled whole (and its exact
-    range is the slider's); a lazy file reads only :func:`sample_slices` of its stored slices (so a
-    file stored in another axis order is not read whole) and trusts its header statistics only where
-    they agree with them. Complex data is sampled as its amplitude, as the layer shows it."""
+def level_sample(level: Any) -> np.ndarray:
+    """Values of one pyramid level (or of the only level): whole when 2-D, else :func:`sample_slices` of
+    its z-slices (of the middle volume of a volume stack). Reads nothing else of a lazy level."""
+    if level.ndim == 2:
+        return np.asarray(level)
+    lead = tuple(n // 2 for n in level.shape[:-3])
+    return np.concatenate([np.asarray(level[lead + (z,)]).reshape(-1) for z in sample_slices(level.shape[-3])])
+
+
+def file_contrast(info: MrcFileInfo, levels: list[Any], lazy: bool) -> Contrast:
+    """Contrast for a layer of ``levels`` (largest first; one for a single-scale layer) read from
+    ``info``.
+
+    Eager data is sampled whole, and its exact range is the slider's. A lazy file reads only
+    :func:`sample_slices` of its stored slices (so a file stored in another axis order is not read
+    whole) and trusts its header statistics only where they agree with them; the limits, isosurface
+    level and projection then come from the coarsest level (see the module notes). Complex data is
+    sampled as the layer shows it (the levels hold its amplitude or phase)."""
     h = info.header
+    dtype = np.dtype(levels[0].dtype)
     if not lazy:
-        values = np.asarray(data)
+        values = np.asarray(levels[0])
         finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
         data_range = (float(finite.min()), float(finite.max())) if finite.size else None
         return choose(values, values.dtype, data_range=data_range)
@@ -151,4 +179,7 @@ def file_contrast(info: MrcFileInfo, data: Any, lazy: bool) -> Contrast:
     if sample.dtype.kind == "c":
         sample = np.abs(sample).astype(np.float32)
     header_range = (h.dmin, h.dmax) if h.stats_cover_data and h.dtype.kind != "c" else None
-    return choose(sample, data.dtype, header_range=header_range)
+    full = choose(sample, dtype, header_range=header_range)
+    if len(levels) == 1:
+        return full
+    return choose(level_sample(levels[-1]), dtype, data_range=full.range)

@@ -2,13 +2,16 @@
 
 The volume is generated deterministically (fixed seed): a vesicle membrane, a filament and
 ribosome-sized particles in band-limited noise, 64 x 256 x 256 float32 voxels of 13.6 Å (about
-87 x 348 x 348 nm). It is written with zstd to a cache folder the first time and reused after.
+87 x 348 x 348 nm). It is written with zstd the first time to the user's cache folder (platformdirs:
+``$XDG_CACHE_HOME/napari-mrcz/<version>`` or ``~/.cache/...`` on Linux, the platform's cache folder
+elsewhere; ``NAPARI_MRCZ_SAMPLE_DIR`` chooses another) and reused after. The folder is made private to
+the user (mode 0700) and must belong to them: a folder someone else made is refused, never written into.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +25,36 @@ PARTICLES = 40
 
 
 def sample_path() -> Path:
-    """Where the sample file is kept: ``$NAPARI_MRCZ_SAMPLE_DIR`` or a folder in the temp dir."""
+    """Where the sample file is kept: in ``$NAPARI_MRCZ_SAMPLE_DIR``, else the user's cache folder for
+    this version of napari-mrcz (see the module notes). Nothing is created here."""
+    from platformdirs import user_cache_dir
+
     from .._version import __version__
 
-    folder = os.environ.get("NAPARI_MRCZ_SAMPLE_DIR") or os.path.join(
-        tempfile.gettempdir(), f"napari-mrcz-{__version__}"
-    )
+    folder = os.environ.get("NAPARI_MRCZ_SAMPLE_DIR") or user_cache_dir("napari-mrcz", version=__version__)
     return Path(folder) / FILE_NAME
+
+
+def private_folder(folder: Path) -> Path:
+    """Create ``folder`` (and its parents) for this user only, or check the one there.
+
+    Raises
+    ------
+    MrczError
+        ``folder`` is not a folder, or (POSIX) belongs to another user or others may write in it.
+    """
+    from ..errors import MrczError
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.stat(folder)  # follows a symbolic link: what we would write into
+    if not stat.S_ISDIR(info.st_mode):
+        raise MrczError(f"{folder} is not a folder; set NAPARI_MRCZ_SAMPLE_DIR to a folder of yours")
+    if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        raise MrczError(
+            f"{folder} belongs to another user or others may write in it; the sample is not written there "
+            "(set NAPARI_MRCZ_SAMPLE_DIR to a folder of yours)"
+        )
+    return folder
 
 
 def make_tomogram(shape: tuple[int, int, int] = SHAPE, seed: int = SEED) -> np.ndarray:
@@ -63,12 +89,18 @@ def make_tomogram(shape: tuple[int, int, int] = SHAPE, seed: int = SEED) -> np.n
 
 
 def write_sample(path: Path | None = None) -> Path:
-    """Write the sample file (atomically) unless it is there already; returns its path."""
+    """Write the sample file (atomically) unless it is there already; returns its path.
+
+    Raises
+    ------
+    MrczError
+        The folder is not the user's own (:func:`private_folder`).
+    """
     from ..io.writer.write import write
 
     path = sample_path() if path is None else Path(path)
     if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         write(
             path,
             make_tomogram(),
@@ -86,12 +118,11 @@ def write_sample(path: Path | None = None) -> Path:
 
 
 def tomogram() -> list[tuple[Any, dict[str, Any], str]]:
-    """npe2 sample data: the synthetic tomogram as a lazy image layer (read slice by slice) in nm."""
-    from .reader import layer_data
-    from .viewer import attach_calling_viewer
+    """npe2 sample data: the synthetic tomogram as a lazy image layer (read slice by slice) in nm, as a
+    layer data tuple (napari's sample data takes no Layer objects)."""
+    from .reader import file_layers
     from ..io.reader.file import open_mrc
 
-    data, kwargs, kind = layer_data(open_mrc(write_sample()), lazy=True)
+    ((data, kwargs, kind),) = file_layers(open_mrc(write_sample()), lazy=True)
     kwargs["name"] = "tomogram (MRCZ sample)"
-    attach_calling_viewer()
     return [(data, kwargs, kind)]

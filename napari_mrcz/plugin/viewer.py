@@ -1,46 +1,57 @@
-"""What napari-mrcz sets on a viewer that opens its files, beyond what a reader's layer arguments can say.
+"""What napari-mrcz sets on napari layers and viewers, through napari's public API only.
 
-A napari reader returns layer data and ``add_image`` arguments only; it never sees the layer or the
-viewer. Some choices need them: the contrast slider's range (``contrast_limits_range``, which
-``add_image`` sets to the initial limits), the tilt angle of the slice on screen
-(:mod:`.tilt_overlay`) and which way y points (:mod:`.orientation`). So the reader :func:`attach`-es the viewer whose ``open``
-is running it (found on the call stack: ``viewer.open``, drag and drop and File > Open all run the
-reader inside a ``ViewerModel`` method), once per viewer; layers the plugin made are then finished as
-they are inserted. Scripts that add our layer data themselves can call :func:`attach` directly.
+The reader returns finished Layer objects (napari >= 0.9 adds them as they are): :func:`make_layer` sets
+what ``add_image`` arguments cannot say, the contrast slider's range (``contrast_limits_range``, which
+``add_image`` sets to the initial limits). The tilt angle of the slice on screen (:mod:`.tilt_overlay`)
+needs a viewer: the plugin's dock widget attaches the viewer napari gives it, the reader attaches
+``napari.current_viewer()`` as a best effort when a file has tilt angles, and scripts call
+:func:`attach`. Which way y points is napari's own setting (:mod:`.orientation`); nothing here turns a
+camera. Files the reader refuses are reported by :func:`refused`.
 """
 
 from __future__ import annotations
 
-import sys
+import warnings
 import weakref
 from typing import Any
 
 from . import layer as _layer
-from . import orientation as _orientation
 from . import tilt_overlay as _tilt_overlay
+from ..errors import MrczWarning
 
 _attached: weakref.WeakSet[Any] = weakref.WeakSet()
+LAYER_OBJECTS_FROM = (0, 9)
+"""napari adds Layer objects returned by readers from this version on (``_add_layers_with_plugins``)."""
 
 
-def calling_viewer() -> Any | None:
-    """The napari viewer (``ViewerModel``) one of whose methods is on the call stack, or None."""
+def _napari_version() -> tuple[int, ...]:
+    import napari
+
+    parts = []
+    for part in napari.__version__.split(".")[:2]:
+        digits = "".join(c for c in part if c.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def make_layer(data: Any, kwargs: dict[str, Any], kind: str) -> Any:
+    """A finished napari Layer for one layer data tuple of the reader (napari >= 0.9); the tuple itself
+    for older napari, whose readers must return tuples (then :func:`attach` finishes the layers)."""
     try:
-        from napari.components import ViewerModel
-    except ImportError:
-        return None
-    frame = sys._getframe(1)
-    while frame is not None:
-        candidate = frame.f_locals.get("self")
-        if isinstance(candidate, ViewerModel):
-            return candidate
-        frame = frame.f_back
-    return None
+        if _napari_version() < LAYER_OBJECTS_FROM:
+            return data, kwargs, kind
+        from napari.layers import Layer
+    except ImportError:  # npe2 without napari
+        return data, kwargs, kind
+    layer = Layer.create(data, kwargs, kind)
+    finish_layer(layer)
+    return layer
 
 
 def attach(viewer: Any) -> None:
-    """Finish napari-mrcz layers inserted into ``viewer`` from now on (and those already there).
-
-    Idempotent: a viewer is attached once.
+    """Keep ``viewer``'s tilt-angle overlay current, and finish napari-mrcz layers that scripts add
+    from layer data tuples (and those already there). For scripts and the plugin's dock widget; the
+    reader never needs it. Idempotent: a viewer is attached once.
     """
     if viewer in _attached:
         return
@@ -49,14 +60,25 @@ def attach(viewer: Any) -> None:
     for layer in list(viewer.layers):
         finish_layer(layer)
     _tilt_overlay.attach(viewer)
-    _orientation.apply(viewer)
 
 
-def attach_calling_viewer() -> None:
-    """:func:`attach` the viewer running the current reader, if any (none under ``npe2.read``)."""
-    viewer = calling_viewer()
+def show_tilt_in_current_viewer() -> None:
+    """Best effort for files with tilt angles: :func:`attach` ``napari.current_viewer()`` (the window
+    the user last used), if there is one."""
+    try:
+        import napari
+    except ImportError:
+        return
+    viewer = napari.current_viewer()
     if viewer is not None:
         attach(viewer)
+
+
+def refused(path: str, err: BaseException) -> None:
+    """Report a file the reader cannot open: an :class:`MrczWarning` carrying the reason (napari's
+    window shows warnings as notifications; scripts see it on stderr or with ``warnings``), then
+    napari says that no reader could open the file."""
+    warnings.warn(f"napari-mrcz cannot open {path}: {err}", MrczWarning, stacklevel=3)
 
 
 def ours(layer: Any) -> dict[str, Any] | None:
@@ -73,6 +95,6 @@ def finish_layer(layer: Any) -> None:
     from napari.layers import Image
 
     full = notes.get("contrast_range")
-    if full and isinstance(layer, Image):  # not a Labels layer opened with layer_type="labels"
+    if full and isinstance(layer, Image):  # not a Labels layer
         low, high = layer.contrast_limits
         layer.contrast_limits_range = (min(float(full[0]), low), max(float(full[1]), high))

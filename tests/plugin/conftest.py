@@ -21,3 +21,14 @@ def viewer() -> Any:
     from napari.components import ViewerModel
 
     return ViewerModel()
+
+
+@pytest.fixture
+def napari_settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """napari's settings for this test only, saved to a file in ``tmp_path`` (never the user's)."""
+    from napari import settings
+
+    fresh = settings.NapariSettings(config_path=tmp_path / "napari-settings.yaml")
+    fresh._connect_events()
+    monkeypatch.setattr(settings, "_SETTINGS", fresh)
+    return fresh

@@ -30,7 +30,7 @@ def _file(relative: str) -> Path:
 
 
 def _layer_kwargs(path: Path, lazy: bool) -> dict[str, Any]:
-    return _reader.layer_data(nm.open_mrc(path), lazy=lazy)[1]
+    return _reader.file_layers(nm.open_mrc(path), lazy=lazy)[0][1]
 
 
 @pytest.mark.slow

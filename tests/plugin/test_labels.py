@@ -22,6 +22,7 @@ from checks import PLUGIN  # noqa: E402
 from napari_mrcz.errors import MrczError  # noqa: E402
 from napari_mrcz.io.writer.convert import convert_file  # noqa: E402
 from napari_mrcz.plugin.labels import LABELS_MARKER, labels_dtype  # noqa: E402
+from napari_mrcz.plugin.reader import file_layers  # noqa: E402
 
 
 def segmentation(shape: tuple[int, int, int] = (32, 128, 128), n: int = 30, first: int = 1) -> np.ndarray:
@@ -135,13 +136,17 @@ def test_any_integer_file_opens_as_labels_on_request(viewer: Any, tmp_path: Path
     path = nm.write(tmp_path / "seg.mrc", seg, voxel_size=2.0, origin=(4.0, 6.0, 8.0), compressor=None)
     (image,) = viewer.open(str(path), plugin=PLUGIN)
     assert type(image).__name__ == "Image"  # not marked: an image unless asked
-    (labels,) = viewer.open(str(path), plugin=PLUGIN, layer_type="labels")
-    assert type(labels).__name__ == "Labels" and np.array_equal(np.asarray(labels.data), seg)
+    # napari applies viewer.open(layer_type=...) to layer data tuples only; the reader gives Layers
+    ((data, kwargs, kind),) = file_layers(nm.open_mrc(path), layer_type="labels")
+    labels = viewer.add_labels(data, **kwargs)
+    assert kind == "labels" and np.array_equal(np.asarray(labels.data), seg)
     assert np.allclose(labels.translate, (4.0, 6.0, 8.0)) and np.allclose(labels.scale, (2.0, 2.0, 2.0))
 
 
 def test_marked_float_file_stays_an_image(tmp_path: Path) -> None:
     """A label line alone does not make float data labels (napari's Labels hold integers)."""
     path = nm.write(tmp_path / "f.mrc", np.zeros((2, 3, 4), np.float32), labels=[LABELS_MARKER], compressor=None)
-    ((_, _, kind),) = npe2.read([str(path)], plugin_name=PLUGIN, stack=False)
-    assert kind == "image"
+    (layer,) = npe2.read([str(path)], plugin_name=PLUGIN, stack=False)
+    assert type(layer).__name__ == "Image"
+    with pytest.raises(MrczError, match="Labels layers hold integers"):
+        file_layers(nm.open_mrc(path), layer_type="labels")

@@ -93,9 +93,12 @@ def test_image_stack_keeps_z_and_single_images_get_2d_levels(viewer: Any, tmp_pa
 def test_complex_pyramid_is_of_the_amplitude(viewer: Any, tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     data = (rng.normal(size=(4, 40, 36)) + 1j * rng.normal(size=(4, 40, 36))).astype(np.complex64)
-    (layer,) = viewer.open(str(nm.write(tmp_path / "fft.mrcz", data)), plugin=PLUGIN)
+    layer, phase = viewer.open(str(nm.write(tmp_path / "fft.mrcz", data)), plugin=PLUGIN)
     assert layer.multiscale and layer.data[1].dtype == np.float32
     assert np.allclose(np.asarray(layer.data[1]), multiscale.downsample(np.abs(data), [0, 1, 2]))
+    # the phase of the averaged complex values: the mean direction
+    assert phase.multiscale and np.allclose(np.asarray(phase.data[1]), np.angle(multiscale.downsample(data, [0, 1, 2])),
+                                            atol=1e-5)
 
 
 def test_lazy_layer_below_the_pyramid_thresholds(viewer: Any, tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""The y-axis setting (napari_mrcz.plugin.orientation) in a headless ViewerModel: y up like IMOD and
-ChimeraX by default, from the plugin settings or NAPARI_MRCZ_Y_AXIS, applied once per viewer, never
-moving data or coordinates. The real-window screenshots are in test_display_gui.py."""
+"""Which way y points is napari's own setting: opening files never turns a camera; the plugin's one
+explicit action ("y up, like IMOD/ChimeraX", a menu item and a widget button) sets napari's
+``vertical_axis_orientation``, which napari applies to every viewer and saves. The real-window
+screenshots are in test_display_gui.py."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,10 @@ pytest.importorskip("napari")
 npe2 = pytest.importorskip("npe2")
 
 import napari_mrcz as nm  # noqa: E402
-from napari_mrcz.errors import MrczError, MrczWarning  # noqa: E402
 from napari_mrcz.plugin import orientation as _orientation  # noqa: E402
 from checks import PLUGIN  # noqa: E402
+
+PACKAGE = Path(nm.__file__).resolve().parent
 
 
 @pytest.fixture
@@ -29,63 +32,43 @@ def orientation(viewer: Any) -> tuple[str, ...]:
     return tuple(map(str, viewer.scene.camera.orientation))
 
 
-@pytest.fixture(autouse=True)
-def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(_orientation.ENV_Y_AXIS, raising=False)
+def test_opening_a_file_never_turns_the_camera(napari_settings: Any, image: Path) -> None:
+    from napari.components import ViewerModel
 
-
-def test_y_up_by_default_and_coordinates_unchanged(viewer: Any, image: Path) -> None:
+    viewer = ViewerModel()
     default = orientation(viewer)
     (layer,) = viewer.open(str(image), plugin=PLUGIN)
-    assert orientation(viewer) == ("towards", "up", "right") != default
-    assert np.allclose(layer.data_to_world((2, 3)), (10 + 2 * 2, 20 + 3 * 2))  # the layer is not flipped
-    assert np.allclose(layer.scale, (2, 2)) and np.allclose(layer.translate, (10, 20))
+    assert orientation(viewer) == default == ("towards", "down", "right")  # napari's own default
+    assert np.allclose(layer.data_to_world((2, 3)), (10 + 2 * 2, 20 + 3 * 2))
 
 
-def test_environment_chooses(viewer: Any, image: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(_orientation.ENV_Y_AXIS, " Down ")
-    default = orientation(viewer)
-    viewer.open(str(image), plugin=PLUGIN)
-    assert orientation(viewer) == default
+def test_y_up_sets_napari_setting_for_every_viewer_and_saves_it(napari_settings: Any, image: Path) -> None:
+    from napari.components import ViewerModel
+
+    first, second = ViewerModel(), ViewerModel()
+    (layer,) = first.open(str(image), plugin=PLUGIN)
+    assert not _orientation.is_y_up()
+    _orientation.y_up()
+    assert _orientation.is_y_up()
+    assert orientation(first) == orientation(second) == ("towards", "up", "right")
+    assert np.allclose(layer.scale, (2, 2)) and np.allclose(layer.translate, (10, 20))  # data untouched
+    assert "vertical_axis_orientation: up" in Path(napari_settings.config_path).read_text()  # napari saved it
 
 
-def test_bad_environment_warns_and_the_file_still_opens(viewer: Any, image: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(_orientation.ENV_Y_AXIS, "sideways")
-    with pytest.raises(MrczError, match="NAPARI_MRCZ_Y_AXIS='sideways'"):
-        _orientation.y_axis_setting()
-    default = orientation(viewer)
-    with pytest.warns(MrczWarning, match="sideways"):
-        (layer,) = viewer.open(str(image), plugin=PLUGIN)
-    assert layer.data.shape == (3, 4) and orientation(viewer) == default
-
-
-def test_once_per_viewer(viewer: Any, image: Path) -> None:
-    viewer.open(str(image), plugin=PLUGIN)
-    viewer.scene.camera.orientation2d = ("down", "right")
-    viewer.open(str(image), plugin=PLUGIN)
-    assert orientation(viewer)[1:] == ("down", "right")
-
-
-def test_plain_npe2_read_touches_no_viewer(viewer: Any, image: Path) -> None:
-    default = orientation(viewer)
-    npe2.read([str(image)], plugin_name=PLUGIN, stack=False)
-    assert orientation(viewer) == default
-
-
-def test_plugin_setting(plugin_settings: Any, npe2pm: Any) -> None:
-    from napari.settings import get_plugin_settings
-
-    npe2pm.register(npe2.PluginManifest.from_distribution(PLUGIN))
-    assert _orientation.y_axis_setting() == "up"  # out of the box
-    display = get_plugin_settings(PLUGIN).display
-    display.y_axis = "down"
-    assert _orientation.y_axis_setting() == "down"
-    with pytest.raises(ValueError):
-        display.y_axis = "left"
-
-
-def test_manifest_declares_the_setting() -> None:
+def test_manifest_offers_the_action_and_no_setting_of_our_own() -> None:
     manifest = npe2.PluginManifest.from_distribution(PLUGIN)
-    prop = manifest.contributions.configurations["display"].properties["y_axis"]
-    assert prop.enum == ["up", "down"] and prop.default == "up"
+    (item,) = manifest.contributions.menus["napari/layers/visualize"]
+    command = next(c for c in manifest.contributions.commands if c.id == item.command)
+    assert "IMOD/ChimeraX" in command.title and command.python_name.endswith("orientation:y_up")
+    assert "display" not in (manifest.contributions.configurations or {})
+
+
+def test_no_code_reads_the_call_stack_or_turns_a_camera() -> None:
+    """The plugin changes views only through napari's setting (orientation.y_up)."""
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in ("_getframe", "f_back", "f_locals", "camera"), f"{path}:{node.lineno}"
+            if isinstance(node, ast.Name):
+                assert node.id != "inspect", f"{path}:{node.lineno}"

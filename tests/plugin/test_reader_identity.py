@@ -16,6 +16,7 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.errors import MrczWarning  # noqa: E402
 from napari_mrcz.plugin.reader import get_reader  # noqa: E402
+from checks import layer_tuples  # noqa: E402
 
 EDGES = TESTDATA / "edges"
 
@@ -27,7 +28,7 @@ def test_opens_with_a_warning(name: str) -> None:
         pytest.skip("no shared corpus")
     expected = mrcfile_permissive_data(path)
     with pytest.warns(MrczWarning, match="no 'MAP ' ID at byte 208"):
-        ((data, kwargs, kind),) = npe2.read([str(path)], plugin_name="napari-mrcz", stack=False)
+        ((data, kwargs, kind),) = layer_tuples(npe2.read([str(path)], plugin_name="napari-mrcz", stack=False))
     assert kind == "image" and np.array_equal(np.asarray(data), expected)
 
 
@@ -47,5 +48,5 @@ def test_generated_old_style_files(tmp_path: Path, order: str, dtype: str, tail:
         assert reader is None
         return
     assert reader is not None
-    ((got, _, _),) = reader(str(path))
+    ((got, _, _),) = layer_tuples(reader(str(path)))
     assert np.array_equal(np.asarray(got), data)

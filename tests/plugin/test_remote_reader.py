@@ -18,7 +18,7 @@ npe2 = pytest.importorskip("npe2")
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.errors import MrczWarning  # noqa: E402
 from napari_mrcz.plugin.reader import get_reader  # noqa: E402
-from checks import PLUGIN  # noqa: E402
+from checks import PLUGIN, layer_tuples  # noqa: E402
 
 
 DATA = np.random.default_rng(3).normal(size=(6, 40, 32)).astype(np.float32)
@@ -53,7 +53,7 @@ def test_viewer_opens_a_url_lazily(name: str, server: LoopbackServer) -> None:
 
 
 def test_url_list_opens_one_layer_each(server: LoopbackServer) -> None:
-    layers = npe2.read([server.url("ours.mrcz"), server.url("theirs.mrcz")], plugin_name=PLUGIN, stack=True)
+    layers = layer_tuples(npe2.read([server.url("ours.mrcz"), server.url("theirs.mrcz")], plugin_name=PLUGIN, stack=True))
     assert [np.array_equal(np.asarray(data), DATA) for data, _, _ in layers] == [True, True]
     assert layers[0][1]["metadata"]["mrcz"]["metadata"] == {"sample": "vesicle"}
 
@@ -71,5 +71,5 @@ def test_urls_not_ours_are_declined(server: LoopbackServer) -> None:
 def test_query_strings_keep_the_suffix(server: LoopbackServer) -> None:
     reader: Any = get_reader(server.url("ours.mrcz") + "?signature=abc")
     assert reader is not None
-    ((data, kwargs, _),) = reader(None)
+    ((data, kwargs, _),) = layer_tuples(reader(None))
     assert kwargs["name"] == "ours" and np.array_equal(np.asarray(data[5]), DATA[5])

@@ -94,3 +94,30 @@ def test_screenshot_with_scale_bar(make_napari_viewer: Any, qtbot: Any) -> None:
     assert widget.estimate is not None and widget.estimate.ratio > 1.5
     canvas = viewer.screenshot(canvas_only=True)
     assert canvas[..., :3].std() > 20
+
+
+def test_cache_folder_is_the_users_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fixed shared temp folder: the user's cache (XDG_CACHE_HOME honoured), made private; a folder
+    others may write in, or that belongs to someone else, is refused with the way out named."""
+    import os
+    import stat
+
+    from napari_mrcz.errors import MrczError
+
+    monkeypatch.delenv("NAPARI_MRCZ_SAMPLE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = _sample_data.sample_path()
+    assert path.is_relative_to(tmp_path / "cache" / "napari-mrcz") and not path.parent.exists()
+    assert _sample_data.private_folder(path.parent) == path.parent
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(MrczError, match="NAPARI_MRCZ_SAMPLE_DIR"):
+        _sample_data.private_folder(shared)
+    if os.getuid() == 0:  # root can give a folder away: one made by another user first
+        theirs = tmp_path / "theirs"
+        theirs.mkdir(mode=0o755)
+        os.chown(theirs, 12345, 12345)
+        with pytest.raises(MrczError, match="another user"):
+            _sample_data.private_folder(theirs)

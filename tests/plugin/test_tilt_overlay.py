@@ -15,9 +15,20 @@ npe2 = pytest.importorskip("npe2")
 
 import napari_mrcz as nm  # noqa: E402
 from checks import PLUGIN  # noqa: E402
+from napari_mrcz.plugin import viewer as _viewer  # noqa: E402
 from napari_mrcz.plugin.tilt_overlay import OVERLAY_KEY, overlay_text  # noqa: E402
 
 ANGLES = [-45.0, -15.0, 15.0, 45.0]
+
+
+@pytest.fixture
+def viewer() -> Any:
+    """A headless viewer with the overlay attached, as a script (or the plugin's dock widget) does."""
+    from napari.components import ViewerModel
+
+    model = ViewerModel()
+    _viewer.attach(model)
+    return model
 
 
 @pytest.fixture
