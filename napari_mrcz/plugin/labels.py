@@ -60,13 +60,19 @@ def labels_dtype(data: Any) -> np.dtype:
 
 
 def save_labels(path: str | os.PathLike[str], data: Any, attributes: dict[str, Any], *,
-                compressor: str | None, clevel: int = 1) -> str:
+                compressor: str | None, clevel: int = 1, **options: Any) -> str:
     """Write one Labels layer (first level of a multiscale one) in :func:`labels_dtype`, marked with
-    :data:`LABELS_MARKER`; scale, translate, units and metadata as for images."""
+    :data:`LABELS_MARKER`; scale, translate, units and metadata as for images; ``options`` are
+    :func:`writer.save_image`'s (shuffle, n_threads, progress)."""
     if attributes.get("multiscale") or isinstance(data, (list, tuple)):
         data = data[0]
+    if not hasattr(data, "astype"):  # a lazy array-like (our MrcArray): napari's dask wrapper streams it
+        import dask.array as da
+
+        data = da.from_array(data, chunks=(1,) * (data.ndim - 2) + tuple(data.shape[-2:]))
     data = data.astype(labels_dtype(data))  # numpy, or lazily for dask
-    return str(save_image(path, data, attributes, compressor=compressor, clevel=clevel, labels=(LABELS_MARKER,)))
+    return str(save_image(path, data, attributes, compressor=compressor, clevel=clevel, labels=(LABELS_MARKER,),
+                          **options))
 
 
 @writer_hook

@@ -29,8 +29,9 @@ from ..format.kept import MAX_CRYSTAL_SPACE_GROUP
 from ..format.names import IMAGE_STACK_SUFFIXES, MAP_SUFFIXES, TOMOGRAM_SUFFIXES, data_suffix
 from ..io.reader.file import MrcFileInfo
 
-MIN_BOX_ASPECT = 0.5
-"""A volume whose shortest physical side is at least this part of its longest is a box (a map)."""
+MIN_BOX_ASPECT = 0.75
+"""A volume whose shortest physical side is at least this part of its longest is a box (a map); a
+512 × 1024 × 1024 tomogram (0.5) is a slab."""
 EMDB_NAME = re.compile(r"^emd[_-]\d+", re.IGNORECASE)
 EMDB_LABEL = "EMDATABANK"
 """EMDB writes ``::::EMDATABANK.org::::EMD-NNNN::::`` as the first label of its maps."""

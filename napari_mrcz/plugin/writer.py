@@ -13,9 +13,12 @@ import functools
 import math
 import os
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import napari_mrcz as nm
 
 from . import layer as _layer
 from . import placement as _placement
@@ -23,7 +26,6 @@ from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
 from ..values.noise import suggest_tolerance
 from ..values.quantize import check_tolerance, parse_tolerance
-from ..io.writer.write import write
 
 PLUGIN = "napari-mrcz"
 
@@ -113,13 +115,17 @@ def save_image(
     n_threads: int | None = None,
     tolerance: float | Fraction | None = None,
     labels: tuple[str, ...] = (),
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> Path:
     """Write one image layer's data and attributes; the target is replaced only when complete.
-    ``labels`` are extra MRC header labels.
+    ``labels`` are extra MRC header labels. ``progress`` is :func:`napari_mrcz.write`'s (called after
+    each slice; an exception it raises aborts the save, leaving no file); None: a napari progress bar.
 
-    float64 and complex128 data are rounded to float32/complex64 (MRC holds nothing wider); integer
-    data that does not fit its MRC type is refused, as by :func:`napari_mrcz.write`. ``tolerance``
-    is as for :func:`napari_mrcz.write`, or a Fraction of the layer's noise (``auto``).
+    float64 and complex128 data are rounded to float32/complex64 (MRC holds nothing wider) with a
+    :class:`MrczWarning` stating the largest rounding error, as :func:`napari_mrcz.write` does with
+    ``lossy_cast=True``; integer data that does not fit its MRC type is refused. ``tolerance`` is as
+    for :func:`napari_mrcz.write`, or a Fraction of the layer's noise (``auto``). A multiscale layer
+    saves its level 0, streamed slice by slice like any lazy layer.
 
     Raises
     ------
@@ -129,8 +135,6 @@ def save_image(
     OSError
         The file cannot be written.
     """
-    from napari.utils import progress
-
     if attributes.get("rgb"):
         raise MrczError("RGB(A) image layers cannot be stored in MRC; convert the layer to grayscale")
     _check_not_source(path, attributes)
@@ -138,26 +142,28 @@ def save_image(
         data = data[0]  # the full-resolution level
     shape = tuple(data.shape)
     slices = math.prod(shape[:-2])  # 1 for a 2-D image
+    arguments = dict(
+        tolerance=resolve_tolerance(data, tolerance),
+        compressor=compressor,
+        clevel=clevel,
+        shuffle=shuffle,
+        n_threads=n_threads,
+        labels=labels,
+        lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64, with a warning
+        origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),
+        **_layer.write_arguments(attributes, len(shape)),
+    )
+    if progress is not None:
+        return nm.write(path, data, progress=progress, **arguments)
+    from napari.utils import progress as progress_bar
+
     name = attributes.get("name") or Path(path).stem
-    with progress(total=slices, desc=f"Saving {name}") as bar:
+    with progress_bar(total=slices, desc=f"Saving {name}") as bar:
 
         def advance(done: int, _in: int, _out: int) -> None:
             bar.update(done - bar.n)
 
-        return write(
-            path,
-            data,
-            tolerance=resolve_tolerance(data, tolerance),
-            compressor=compressor,
-            clevel=clevel,
-            shuffle=shuffle,
-            n_threads=n_threads,
-            progress=advance,
-            labels=labels,
-            lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64: MRC has no wider float
-            origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),
-            **_layer.write_arguments(attributes, len(shape)),
-        )
+        return nm.write(path, data, progress=advance, **arguments)
 
 
 def _check_not_source(path: str | os.PathLike[str], attributes: dict[str, Any]) -> None:
@@ -205,9 +211,14 @@ def write_mrc(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     return [str(save_image(with_suffix(path, ".mrc"), data, attributes, compressor=None))]
 
 
+def safe_stem(name: str) -> str:
+    """A layer name as a file name stem: letters, digits, ``_.- `` kept, anything else ``_``."""
+    return re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "layer"
+
+
 def file_name(name: str, taken: set[str]) -> str:
     """A safe, unique ``<name>.mrcz`` for a layer name inside a folder."""
-    stem = re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "layer"
+    stem = safe_stem(name)
     candidate, n = f"{stem}.mrcz", 1
     while candidate.lower() in taken:
         n += 1

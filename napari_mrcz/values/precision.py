@@ -108,6 +108,14 @@ class Precision:
         self._check = False
         self._integer = False  # decimating to self.stored, checked exactly
         self.labels: list[str] = []  # what the file's MRC labels record
+        self.cast_error = 0.0  # largest |stored - value| from rounding float64/complex128 (lossy_cast)
+
+    def cast_warning(self) -> str | None:
+        """What to tell the user after float64/complex128 values were rounded (``lossy_cast``), or None."""
+        if not self.cast_error or self.source is None or self.stored is None:
+            return None
+        return (f"{self.source} values stored as {self.stored} (MRC holds no wider float): largest rounding "
+                f"error {self.cast_error:.3g} (at most 2⁻²⁴ of each value)")
 
     def plan(self, first: np.ndarray) -> np.dtype:
         """Decide the stored dtype (native byte order) from the first block; warns when a tolerance
@@ -153,7 +161,12 @@ class Precision:
         assert self.stored is not None, "plan() first"
         values = block if self.tolerance is None else quantize(block, self.tolerance)
         if not self._integer:
-            return convert(values, self.stored, self._check, first_z)
+            out = convert(values, self.stored, self._check, first_z)
+            if self.lossy_cast and values.dtype.kind in "fc" and out.dtype.itemsize < values.dtype.itemsize:
+                with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, float64 beyond float32
+                    error = np.abs(out.astype(values.dtype) - values)
+                self.cast_error = max(self.cast_error, float(np.max(error, initial=0.0, where=np.isfinite(error))))
+            return out
         lo, hi = value_range(values)
         info = np.iinfo(self.stored)
         if not (np.isfinite(lo) and np.isfinite(hi)):

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import tempfile
+import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import MrczError
+from ...errors import MrczError, MrczWarning
 from ...format import seektable
 from ...format.constants import HEADER_BYTES
 from ...values.dtypes import storage_dtype
@@ -310,6 +311,9 @@ class MrczWriter:
             self.abort()
             raise
         self._state = "closed"
+        rounded = self.precision.cast_warning()
+        if rounded:
+            warnings.warn(f"{self.path.name}: {rounded}", MrczWarning, stacklevel=2)
         return self.path
 
     def abort(self) -> None:

@@ -97,7 +97,10 @@ def write(
         Microscope kV, spherical aberration in mm, detector gain (mrcz's header words, bytes
         132-143); None: the image's, else mrcz's defaults (0, 0 and 1).
     lossy_cast
-        Allow rounding float64/complex128 to float32/complex64.
+        Allow rounding float64/complex128 to float32/complex64 (MRC holds no wider float); an
+        :class:`MrczWarning` then states the largest rounding error. Without it, such data is stored
+        only when every value is exact in float32. The one rule for float64: napari's Save Layer and
+        the "Save as MRCZ" widget save with ``lossy_cast=True`` (and so warn the same way).
     overwrite
         True (default): replace an existing file, unless it is read-only (as ``open(path, "wb")``
         refuses it); "force": replace it even then (like ``cp -f``); False: refuse any existing file.
