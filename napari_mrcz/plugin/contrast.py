@@ -33,6 +33,9 @@ SAMPLE_VALUES = 2**20
 """At most this many values are sorted to find the percentiles (1 M: ~20 ms, and 5000 in each tail)."""
 LAZY_SAMPLE_SLICES = 3
 """Stored z-slices read from a lazy file for its sample: at a quarter, half and three quarters."""
+LEVEL_SAMPLE_SLICES = 16
+"""z-slices of the coarsest pyramid level sampled for the limits and the isosurface level: enough that
+an object in a few slices (a map's particle) is neither missed nor over-counted."""
 TAIL_PERCENTILE = 0.05
 DARK_TAIL_RATIO = 1.25
 """Objects are darker than the background when the sample's low tail (median − 0.05th percentile) is this
@@ -151,12 +154,13 @@ def choose(
 
 
 def level_sample(level: Any) -> np.ndarray:
-    """Values of one pyramid level (or of the only level): whole when 2-D, else :func:`sample_slices` of
-    its z-slices (of the middle volume of a volume stack). Reads nothing else of a lazy level."""
+    """Values of one pyramid level: whole when 2-D, else :data:`LEVEL_SAMPLE_SLICES` of its z-slices
+    (:func:`sample_slices`; of the middle volume of a volume stack). Reads nothing else of a lazy level."""
     if level.ndim == 2:
         return np.asarray(level)
     lead = tuple(n // 2 for n in level.shape[:-3])
-    return np.concatenate([np.asarray(level[lead + (z,)]).reshape(-1) for z in sample_slices(level.shape[-3])])
+    slices = sample_slices(level.shape[-3], LEVEL_SAMPLE_SLICES)
+    return np.concatenate([np.asarray(level[lead + (z,)]).reshape(-1) for z in slices])
 
 
 def file_contrast(info: MrcFileInfo, levels: list[Any], lazy: bool) -> Contrast:

@@ -75,10 +75,19 @@ def show_tilt_in_current_viewer() -> None:
 
 
 def refused(path: str, err: BaseException) -> None:
-    """Report a file the reader cannot open: an :class:`MrczWarning` carrying the reason (napari's
-    window shows warnings as notifications; scripts see it on stderr or with ``warnings``), then
-    napari says that no reader could open the file."""
-    warnings.warn(f"napari-mrcz cannot open {path}: {err}", MrczWarning, stacklevel=3)
+    """Report a file the reader cannot open, before napari says that no reader could open it: in
+    napari's window (a Qt viewer exists) as a warning notification, shown every time; elsewhere
+    (scripts, ``npe2.read``, a bare ``ViewerModel``) as an :class:`MrczWarning` carrying the reason."""
+    message = f"napari-mrcz cannot open {path}: {err}"
+    try:
+        import napari
+        from napari.utils.notifications import show_warning
+    except ImportError:
+        napari = None
+    if napari is not None and napari.current_viewer() is not None:
+        show_warning(message)
+    else:
+        warnings.warn(message, MrczWarning, stacklevel=3)
 
 
 def ours(layer: Any) -> dict[str, Any] | None:
