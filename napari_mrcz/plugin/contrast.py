@@ -10,11 +10,11 @@ their full tonal range. The slider range (``contrast_limits_range``) covers the 
 widen to it; header DMIN/DMAX are used for that range only where they agree with the sample. Limits
 always lie within the dtype's range.
 
-Multiscale layers take their limits and isosurface level from the coarsest level: napari draws that
-level in 3-D, and in 2-D whenever the whole image is in view on a canvas up to the
-``"multiscale.level_side"`` setting wide (napari picks the finest level that fits the canvas). Its
-averaged voxels have less noise than full-resolution ones, so full-resolution percentiles would leave
-the first picture flat and put a 3-D isosurface above every voxel drawn. numpy only; no napari import.
+Multiscale layers take their isosurface level and 3-D projection from the coarsest level, which napari
+draws in 3-D, and their limits from the level a fitted 2-D view shows (:func:`fitted_level`): averaged
+voxels have less noise than full-resolution ones, so full-resolution percentiles would leave the first
+picture of a binned level flat and put a 3-D isosurface above every voxel drawn. numpy only; no napari
+import.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from ..io.reader.file import MrcFileInfo
 
 LOW_PERCENTILE, HIGH_PERCENTILE = 0.5, 99.5
@@ -169,8 +170,9 @@ def file_contrast(info: MrcFileInfo, levels: list[Any], lazy: bool) -> Contrast:
 
     Eager data is sampled whole, and its exact range is the slider's. A lazy file reads only
     :func:`sample_slices` of its stored slices (so a file stored in another axis order is not read
-    whole) and trusts its header statistics only where they agree with them; the limits, isosurface
-    level and projection then come from the coarsest level (see the module notes). Complex data is
+    whole) and trusts its header statistics only where they agree with them; the limits come from the
+    level a fitted view shows, the isosurface level and projection from the coarsest level (see the
+    module notes). Complex data is
     sampled as the layer shows it (the levels hold its amplitude or phase)."""
     h = info.header
     dtype = np.dtype(levels[0].dtype)
@@ -186,4 +188,16 @@ def file_contrast(info: MrcFileInfo, levels: list[Any], lazy: bool) -> Contrast:
     full = choose(sample, dtype, header_range=header_range)
     if len(levels) == 1:
         return full
-    return choose(level_sample(levels[-1]), dtype, data_range=full.range)
+    coarsest = choose(level_sample(levels[-1]), dtype, data_range=full.range)
+    shown = fitted_level(levels)
+    flat = full if shown == 0 else coarsest if shown == len(levels) - 1 else choose(
+        level_sample(levels[shown]), dtype, data_range=full.range)
+    return Contrast(flat.limits, full.range, coarsest.iso_level, coarsest.projection)
+
+
+def fitted_level(levels: list[Any]) -> int:
+    """The pyramid level a fitted 2-D view shows on a canvas up to the ``"multiscale.level_side"``
+    setting wide: the finest level whose y and x fit that many pixels (napari shows the coarsest level
+    that still has a data pixel per screen pixel)."""
+    side = config.get("multiscale.level_side")
+    return next((k for k, level in enumerate(levels) if max(level.shape[-2:]) <= side), len(levels) - 1)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton, SpinBox
+from qtpy.QtWidgets import QSizePolicy
 
 from . import layer as _layer
 from . import orientation as _orientation
@@ -185,6 +186,7 @@ class SaveMrczWidget(Container):
         for label in (self._estimate_label, self._status):  # long text wraps instead of widening the dock
             label.native.setWordWrap(True)
             label.native.setMinimumWidth(1)
+            label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.estimate: Optional[Estimate] = None
         self.tolerance: Optional[float] = None  # the number the estimate used and Save writes with
         self.worker: Any = None  # the running save (napari thread_worker), if any
