@@ -18,14 +18,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import napari_mrcz as nm
-
 from . import layer as _layer
 from . import placement as _placement
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
 from ..values.noise import suggest_tolerance
 from ..values.quantize import check_tolerance, parse_tolerance
+from ..io.writer.write import write
 
 PLUGIN = "napari-mrcz"
 
@@ -154,7 +153,7 @@ def save_image(
         **_layer.write_arguments(attributes, len(shape)),
     )
     if progress is not None:
-        return nm.write(path, data, progress=progress, **arguments)
+        return write(path, data, progress=progress, **arguments)
     from napari.utils import progress as progress_bar
 
     name = attributes.get("name") or Path(path).stem
@@ -163,7 +162,7 @@ def save_image(
         def advance(done: int, _in: int, _out: int) -> None:
             bar.update(done - bar.n)
 
-        return nm.write(path, data, progress=advance, **arguments)
+        return write(path, data, progress=advance, **arguments)
 
 
 def _check_not_source(path: str | os.PathLike[str], attributes: dict[str, Any]) -> None:
