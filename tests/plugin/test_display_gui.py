@@ -218,12 +218,10 @@ def test_first_2d_picture_of_a_multiscale_micrograph(make_napari_viewer: Any, qt
 
 
 @pytest.mark.slow
-def test_refused_file_is_a_notification_with_the_reason(make_napari_viewer: Any, qtbot: Any) -> None:
-    bad = TESTDATA / "bad" / "truncated_chunk.mrcz"
-    if not bad.is_file():
-        pytest.skip("no shared corpus")
+def test_refused_file_is_a_notification_with_the_reason(make_napari_viewer: Any, qtbot: Any, testdata: Path) -> None:
     from napari.utils.notifications import notification_manager
 
+    bad = testdata / "bad" / "truncated_chunk.mrcz"
     viewer = shown_window(make_napari_viewer, qtbot)
     before = len(notification_manager.records)
     for _ in range(2):  # every time, not once per session
@@ -239,7 +237,7 @@ def test_complex_file_opens_as_amplitude_and_phase(make_napari_viewer: Any, qtbo
     amplitude, phase = viewer.open(str(testdata / "mrcz" / "fft_complex64_lz4hc.mrcz"), plugin=PLUGIN)
     assert phase.name == amplitude.name + " (phase)" and phase.colormap.name == "twilight"
     assert tuple(phase.contrast_limits) == pytest.approx((-np.pi, np.pi))
-    viewer.grid.enabled = True
+    viewer.canvas.grid.enabled = True
     settle(viewer, qtbot)
     ARTIFACTS.mkdir(exist_ok=True)
     lit, contrast = lit_picture(viewer.screenshot(str(ARTIFACTS / "complex_amplitude_phase.png"), canvas_only=True))

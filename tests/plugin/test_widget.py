@@ -159,6 +159,7 @@ def test_widget_defaults_from_the_environment(
     assert nm.open_mrc(tmp_path / "ramp.mrcz").header.compressor == "lz4hc"
 
 
+@pytest.mark.slow
 def test_widget_saves_every_layer_kind_and_cancels_cleanly(make_napari_viewer: Any, tmp_path: Path, qtbot: Any,
                                                            settings: Any) -> None:
     """Multiscale (issue 21.5: level 0 streamed), lazy and Labels layers save; a float64 layer warns with
