@@ -14,22 +14,24 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import HeaderError, UnsupportedError
+from ...errors import HeaderError
 from ...format.chunks import ChunkIndex
 from ...format.constants import HEADER_BYTES
-from ...format.header import Header, decode_header, parse_header
+from ...format.header import Header, parse_header
 from ...format.identity import Strictness
 from ...format.metadata import decode_metadata
 from ...values.quantize import tolerance_from_labels
 from ...format.origin import origin_zyx
 from ..codec.blosc import MrczBlosc, blosc2_gil_released, map_slices
-from ..storage.remote import RemoteSource, RunReader, is_url
-from .chunk_index import index_chunks
-from ..storage.paths import PathLike, as_path
 from ..storage.base import Source
-from ..storage.local import FileSource
-from ..storage.memory import decompress_stream, stream_kind
+from ..storage.opening import open_source
+from ..storage.paths import PathLike
+from .chunk_index import index_chunks
 from .tilt import tilt_angles
+
+READ_BATCH = 64 * 2**20
+"""Compressed bytes read at once by :meth:`MrcFileInfo.read_slices` (one ``read_ranges`` call, which a
+remote source turns into a few parallel requests), then decoded on all threads."""
 
 
 @dataclass(eq=False)
@@ -54,7 +56,7 @@ class MrcFileInfo:
     header: Header
     metadata: dict[str, Any]
     extended_header: bytes
-    source: Source | RemoteSource = field(repr=False)
+    source: Source = field(repr=False)
     chunk_index: ChunkIndex | None = field(default=None, repr=False)
 
     @property
@@ -124,20 +126,21 @@ class MrcFileInfo:
                 raise HeaderError(f"{self.path}: truncated: data ends {raw.nbytes - got} bytes early")
         else:
             codec = MrczBlosc(n_threads=n_threads)
-            index, pread = self.chunk_index, self.source.pread
+            index = self.chunk_index
             offsets, sizes = index.offsets, index.cbytes
-            if count > 1 and isinstance(self.source, RemoteSource):  # a request per block, not per slice
-                pread = RunReader(self.source, offsets[start:stop], sizes[start:stop]).pread
+            for first, last in _batches(sizes, start, stop):
+                chunks = self.source.read_ranges(
+                    [(int(offsets[z]), int(offsets[z] + sizes[z])) for z in range(first, last)]
+                )
 
-            def decode(i: int, threads: int) -> None:
-                z = start + i
-                src = pread(int(sizes[z]), int(offsets[z]))
-                what = f"{self.path}: compressed slice {z}"
-                index.check_chunk(z, src, h.slice_nbytes, what)
-                codec.decode(src, raw[i], what=what, threads=threads)
+                def decode(i: int, threads: int, first: int = first, chunks: list[bytes] = chunks) -> None:
+                    z = first + i
+                    what = f"{self.path}: compressed slice {z}"
+                    index.check_chunk(z, chunks[i], h.slice_nbytes, what)
+                    codec.decode(chunks[i], raw[z - start], what=what, threads=threads)
 
-            with blosc2_gil_released():
-                map_slices(decode, count, codec.threads)
+                with blosc2_gil_released():
+                    map_slices(decode, last - first, codec.threads)
         return self.unpack(raw)
 
     def unpack(self, raw: np.ndarray) -> np.ndarray:
@@ -182,8 +185,18 @@ class MrcFileInfo:
         self.close()
 
 
-def _plain_size(header: Header) -> int:
-    return header.data_offset + header.nz * header.slice_nbytes
+def _batches(sizes: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
+    """Runs of slices ``start:stop`` of at most :data:`READ_BATCH` compressed bytes (one slice at least)."""
+    out: list[tuple[int, int]] = []
+    first, total = start, 0
+    for z in range(start, stop):
+        if z > first and total + int(sizes[z]) > READ_BATCH:
+            out.append((first, z))
+            first, total = z, 0
+        total += int(sizes[z])
+    if stop > first:
+        out.append((first, stop))
+    return out
 
 
 def open_mrc(
@@ -214,45 +227,19 @@ def open_mrc(
     OSError
         The file cannot be opened.
     """
-    if is_url(path):
-        return _open_url(str(path), strict, storage_options)
-    path = as_path(path)
-    source: Source = FileSource(path)
+    location, source = open_source(path, storage_options)
+    try:
+        return mrc_from_source(location, source, strict=strict)
+    except BaseException:
+        source.close()
+        raise
+
+
+def mrc_from_source(path: Path | str, source: Source, *, strict: Strictness = "auto") -> MrcFileInfo:
+    """An opened file from its source (:func:`~napari_mrcz.io.storage.opening.open_source`); ``path``
+    names it in messages. Raises as :func:`open_mrc`."""
     name = str(path)
     head = source.pread(HEADER_BYTES, 0)
-    kind = stream_kind(head)
-    if kind is not None:
-        source.close()
-
-        def needed(raw: bytes) -> int | None:
-            h = decode_header(raw, name)  # for its size; the MAP ID is checked once decompressed
-            return None if h.compressor else _plain_size(h)
-
-        source = decompress_stream(path, kind, needed)
-        head = source.pread(HEADER_BYTES, 0)
-    try:
-        return _open_source(path, source, head, name, strict)
-    except BaseException:
-        source.close()
-        raise
-
-
-def _open_url(url: str, strict: Strictness, storage_options: dict[str, Any] | None) -> MrcFileInfo:
-    source = RemoteSource(url, storage_options)
-    try:
-        head = source.pread(HEADER_BYTES, 0)
-        kind = stream_kind(head)
-        if kind is not None:
-            raise UnsupportedError(f"{url}: {kind}-compressed files cannot be read remotely; download it first")
-        return _open_source(url, source, head, url, strict)
-    except BaseException:
-        source.close()
-        raise
-
-
-def _open_source(
-    path: Path | str, source: Source | RemoteSource, head: bytes, name: str, strict: Strictness
-) -> MrcFileInfo:
     header = parse_header(head, name, strict=strict, file_size=source.size)
     if header.data_offset > source.size:
         raise HeaderError(
@@ -264,7 +251,7 @@ def _open_source(
     index = None
     if header.compressor:
         index = index_chunks(source, header, name)
-    elif _plain_size(header) > source.size:
+    elif header.plain_end > source.size:
         need = header.nz * header.slice_nbytes
         raise HeaderError(
             f"{name}: truncated: the header implies {need} bytes of data from byte "

@@ -11,18 +11,19 @@ import os
 import stat
 import threading
 from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ...errors import MrczError
-
+from .base import Range, read_each, size_excess
 
 
 class FileSource:
     """A file on disk, read with ``os.pread`` (thread-safe, no shared file position)."""
 
-    stream: str | None = None
+    has_validators = True  # a replaced or rewritten file changes inode, size or mtime
 
     def __init__(self, path: Path, identity: tuple[int, int, int, int] | None = None) -> None:
         self.path = path
@@ -86,6 +87,18 @@ class FileSource:
                 break
             done += got
         return done
+
+    def read_ranges(self, ranges: Sequence[Range]) -> list[bytes]:
+        """The bytes of each ``(start, end)`` range: one ``pread`` each (cheap on a local file)."""
+        return read_each(self, ranges)
+
+    def scanner(self) -> Callable[[int, int], bytes]:
+        """``pread`` itself: small local reads cost microseconds."""
+        return self.pread
+
+    def excess(self, end: int) -> str | None:
+        """The file's bytes after ``end``, if any."""
+        return size_excess(self.size, end)
 
     def close(self) -> None:
         """Release the descriptor (reopened on the next read)."""
