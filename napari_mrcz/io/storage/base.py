@@ -31,6 +31,11 @@ class Source(Protocol):
         What makes this the same file as when it was opened (hashable; pickles with the source). A
         local file: (st_dev, st_ino, st_size, st_mtime_ns); a URL: (size, the server's validators as
         ``"ETag=..."``, ``"Last-Modified=..."``); a decompressed stream: its file's identity and kind.
+    container
+        The compression the file is wrapped in (``"gzip"``, ``"bz2"``), decompressed by the source;
+        None for a file read as stored.
+    file_nbytes
+        The file's length as stored (the compressed file for a ``container``).
     has_validators
         True when :attr:`identity` changes whenever the content does. False for a URL whose server
         sends no ETag or Last-Modified: two opens with equal identities may then hold different
@@ -38,6 +43,10 @@ class Source(Protocol):
     """
 
     size: int
+    container: str | None
+
+    @property
+    def file_nbytes(self) -> int: ...
 
     @property
     def identity(self) -> tuple[Hashable, ...]: ...

@@ -24,6 +24,7 @@ class FileSource:
     """A file on disk, read with ``os.pread`` (thread-safe, no shared file position)."""
 
     has_validators = True  # a replaced or rewritten file changes inode, size or mtime
+    container = None
 
     def __init__(self, path: Path, identity: tuple[int, int, int, int] | None = None) -> None:
         self.path = path
@@ -72,6 +73,11 @@ class FileSource:
         file replaced by rename keeps being read as it was; one rewritten in place is not)."""
         st = os.fstat(self._descriptor())
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self._identity
+
+    @property
+    def file_nbytes(self) -> int:
+        """The file's size."""
+        return self.size
 
     def pread(self, n: int, offset: int) -> bytes:
         """Up to ``n`` bytes from ``offset`` (fewer at the end of the file)."""

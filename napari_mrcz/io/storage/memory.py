@@ -34,10 +34,10 @@ class MemorySource:
 
     has_validators = True
 
-    def __init__(self, data: bytes, stream: str, more: bool = False, damage: str | None = None, *,
+    def __init__(self, data: bytes, container: str, more: bool = False, damage: str | None = None, *,
                  path: Path | None = None, file_identity: tuple[int, ...] = ()) -> None:
         self.data = data
-        self.stream = stream
+        self.container = container
         self.size = len(data)
         self.more = more
         self.damage = damage
@@ -45,9 +45,14 @@ class MemorySource:
         self._file_identity = file_identity
 
     @property
+    def file_nbytes(self) -> int:
+        """The compressed file's size."""
+        return int(self._file_identity[2]) if self._file_identity else self.size
+
+    @property
     def identity(self) -> tuple[Hashable, ...]:
         """The compressed file's identity when it was read, and the stream kind."""
-        return (*self._file_identity, self.stream)
+        return (*self._file_identity, self.container)
 
     def read_ranges(self, ranges: Sequence[Range]) -> list[bytes]:
         """The bytes of each ``(start, end)`` range (slices of memory)."""
@@ -61,13 +66,13 @@ class MemorySource:
         """Bytes of the decompressed stream after ``end`` (counted up to 1 GiB more, without keeping
         them), or what is wrong with the stream's end."""
         if self.damage:
-            return f"the {self.stream} stream is damaged after the data ({self.damage})"
-        what, size = f"the decompressed {self.stream} stream's size", self.size
+            return f"the {self.container} stream is damaged after the data ({self.damage})"
+        what, size = f"the decompressed {self.container} stream's size", self.size
         if self.more and self.path is not None:  # the reader kept only the bytes the header needs
             try:
-                size = _stream_size(self.path, self.stream, end + _COUNT_LIMIT)
+                size = _stream_size(self.path, self.container, end + _COUNT_LIMIT)
             except (OSError, EOFError, zlib.error, ValueError) as err:
-                return (f"the {self.stream} stream holds more than the header implies ({end} bytes), "
+                return (f"the {self.container} stream holds more than the header implies ({end} bytes), "
                         f"then is corrupt ({err})")
         return size_excess(size, end, what, at_least=size >= end + _COUNT_LIMIT)
 

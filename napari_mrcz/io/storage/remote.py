@@ -104,6 +104,8 @@ class RemoteSource:
         The file cannot be reached, is not a file, or the server reports no size.
     """
 
+    container = None
+
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None,
                  identity: tuple[Any, ...] | None = None) -> None:
         self.url = url
@@ -149,6 +151,11 @@ class RemoteSource:
         """(size, ``"ETag=..."``, ``"Last-Modified=..."``, ...) as the server gave them at the open; a
         server that gives none: (size, a token of this open), which no other open shares."""
         return self._identity
+
+    @property
+    def file_nbytes(self) -> int:
+        """The file's size."""
+        return self.size
 
     @property
     def has_validators(self) -> bool:

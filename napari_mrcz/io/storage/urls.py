@@ -4,6 +4,7 @@ for any failure of the network or a server (aiohttp, fsspec and backend exceptio
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -18,6 +19,11 @@ def is_url(path: Any) -> bool:
 def url_name(url: str) -> str:
     """The file name of a URL: its last path component, without query string or fragment."""
     return re.split(r"[?#]", url.rsplit("::", 1)[-1], maxsplit=1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def file_name(target: Any) -> str:
+    """The file name of a path (str, bytes, os.PathLike) or a URL, for titles and messages."""
+    return url_name(target) if is_url(target) else os.path.basename(os.fsdecode(target))
 
 
 def describe(err: BaseException) -> str:
