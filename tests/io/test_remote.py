@@ -222,3 +222,21 @@ def test_url_helpers() -> None:
 def test_unknown_protocol_is_an_mrcz_error() -> None:
     with pytest.raises(MrczError, match="nosuchproto://x.mrc"):
         nm.open_mrc("nosuchproto://x.mrc")
+
+
+def test_other_fsspec_protocols_read_through_public_calls(tmp_path: Path, server: LoopbackServer) -> None:
+    """Non-HTTP URLs (fsspec's memory filesystem here, a file:// URL, a chained cache) and HTTP with
+    options our client does not take go through fsspec's cat_file/cat_ranges."""
+    fsspec = pytest.importorskip("fsspec")
+    data = _volume((5, 24, 20))
+    path = nm.write(server.root / "f.mrcz", data)
+    with fsspec.open("memory://napari-mrcz-test/f.mrcz", "wb") as fh:
+        fh.write(path.read_bytes())
+    targets = ["memory://napari-mrcz-test/f.mrcz", path.as_uri(), f"simplecache::{server.url('f.mrcz')}"]
+    for url in targets:
+        image = nm.read(url)
+        assert np.array_equal(image.data, data) and image.path == url
+        assert np.array_equal(nm.read(url, lazy=True).data[:, 7, :].compute(), data[:, 7, :])
+    via_fsspec = nm.read(server.url("f.mrcz"), storage_options={"client_kwargs": {}})
+    assert np.array_equal(via_fsspec.data, data)
+    fsspec.filesystem("memory").rm("napari-mrcz-test", recursive=True)

@@ -28,6 +28,10 @@ from ...format.constants import BLOSC1_HEADER_BYTES
 from ...format.header import Header
 from ..storage.base import Source
 
+HEADER_GAP = 4 * 2**10
+"""Chunk headers closer than this are checked with one request; farther ones each with its own (in
+parallel), so checking a table never downloads the chunks between the headers."""
+
 
 def read_seek_table(source: Source, header: Header, name: str) -> tuple[ChunkIndex | None, str | None]:
     """(index, None) from a valid seek table; (None, None) when the file has none; (None, why) when
@@ -70,7 +74,7 @@ def check_table(source: Source, table: ChunkIndex, slice_nbytes: int) -> str | N
     """Why the chunk headers at the table's offsets disagree with its entries, or None (see the module
     docstring: this proves every entry)."""
     offsets, sizes = table.offsets, table.cbytes
-    heads = source.read_ranges([(int(o), int(o) + BLOSC1_HEADER_BYTES) for o in offsets.tolist()])
+    heads = source.read_ranges([(int(o), int(o) + BLOSC1_HEADER_BYTES) for o in offsets.tolist()], HEADER_GAP)
     for z, raw in enumerate(heads):
         where = f"entry {z} says {int(sizes[z])} bytes at byte {int(offsets[z])}"
         if len(raw) < BLOSC1_HEADER_BYTES:

@@ -62,8 +62,11 @@ class Source(Protocol):
         """Fill ``out`` from ``offset``; returns the bytes read (fewer only at the end of the file)."""
         ...
 
-    def read_ranges(self, ranges: Sequence[Range]) -> list[bytes]:
-        """The bytes of each ``(start, end)`` range, in order (shorter only at the end of the file)."""
+    def read_ranges(self, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
+        """The bytes of each ``(start, end)`` range, in order (shorter only at the end of the file).
+        ``max_gap``: the most bytes between two ranges a remote source may read (and drop) to serve
+        both with one request; None: its default. Small ranges far apart (chunk headers) pass a small
+        gap, so checking them never moves the data between them."""
         ...
 
     def scanner(self) -> Callable[[int, int], bytes]:
@@ -81,7 +84,7 @@ class Source(Protocol):
         ...
 
 
-def read_each(source: Source, ranges: Sequence[Range]) -> list[bytes]:
+def read_each(source: Source, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
     """The default :meth:`Source.read_ranges`: one ``pread`` per range."""
     return [source.pread(max(0, end - start), start) for start, end in ranges]
 

@@ -32,7 +32,7 @@ from .urls import NO_RANGES, describe
 
 CHANGED = "the file changed since it was opened; open it again"
 _CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")
-_PARALLEL = 8  # requests in flight at once for one batch of ranges
+_PARALLEL = 32  # requests in flight at once for one batch of ranges (tiny ones: chunk headers)
 _session_lock = threading.Lock()
 _session: list[Any] = [None, None]  # (loop, aiohttp.ClientSession): one connection pool per I/O loop
 
@@ -94,7 +94,7 @@ class HttpFile:
         return self._run(self._first(first))
 
     def fetch(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        """Each ``(start, end)`` range exactly (``end`` at most the size), up to 8 requests in flight."""
+        """Each ``(start, end)`` range exactly (``end`` at most the size), up to 32 requests in flight."""
         return self._run(self._many(list(ranges)))
 
     def _run(self, coro: Any) -> Any:

@@ -94,7 +94,7 @@ class FileSource:
             done += got
         return done
 
-    def read_ranges(self, ranges: Sequence[Range]) -> list[bytes]:
+    def read_ranges(self, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
         """The bytes of each ``(start, end)`` range: one ``pread`` each (cheap on a local file)."""
         return read_each(self, ranges)
 

@@ -54,7 +54,7 @@ class MemorySource:
         """The compressed file's identity when it was read, and the stream kind."""
         return (*self._file_identity, self.container)
 
-    def read_ranges(self, ranges: Sequence[Range]) -> list[bytes]:
+    def read_ranges(self, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
         """The bytes of each ``(start, end)`` range (slices of memory)."""
         return read_each(self, ranges)
 

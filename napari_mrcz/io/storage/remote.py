@@ -203,9 +203,9 @@ class RemoteSource:
         """
         return self.read_ranges([(offset, offset + n)])[0]
 
-    def read_ranges(self, ranges: Sequence[Range]) -> list[bytes]:
-        """The bytes of each ``(start, end)`` range: ranges within :data:`MAX_GAP` of each other share
-        a request of up to :data:`MAX_BLOCK` bytes, and the requests run in parallel.
+    def read_ranges(self, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
+        """The bytes of each ``(start, end)`` range: ranges within ``max_gap`` (default :data:`MAX_GAP`)
+        of each other share a request of up to :data:`MAX_BLOCK` bytes, and the requests run in parallel.
 
         Raises
         ------
@@ -221,7 +221,7 @@ class RemoteSource:
                 out[i] = head[start:end]
             elif end > start:
                 wanted.append(i)
-        groups = coalesce([clipped[i] for i in wanted])
+        groups = coalesce([clipped[i] for i in wanted], MAX_GAP if max_gap is None else max_gap)
         blocks = self._fetch([(start, end) for start, end, _ in groups]) if groups else []
         for (first, _, members), block in zip(groups, blocks):
             for k in members:
