@@ -73,18 +73,22 @@ def walk_chunks(source: Source, header: Header, name: str) -> ChunkIndex:
 def check_table(source: Source, table: ChunkIndex, slice_nbytes: int) -> str | None:
     """Why the chunk headers at the table's offsets disagree with its entries, or None (see the module
     docstring: this proves every entry)."""
-    offsets, sizes = table.offsets, table.cbytes
-    heads = source.read_ranges([(int(o), int(o) + BLOSC1_HEADER_BYTES) for o in offsets.tolist()], HEADER_GAP)
+    offsets, sizes = table.offsets.tolist(), table.cbytes.tolist()
+    heads = source.read_ranges([(o, o + BLOSC1_HEADER_BYTES) for o in offsets], HEADER_GAP)
     for z, raw in enumerate(heads):
-        where = f"entry {z} says {int(sizes[z])} bytes at byte {int(offsets[z])}"
+        problem = None
         if len(raw) < BLOSC1_HEADER_BYTES:
-            return f"{where}, where the file ends"
-        try:
-            found = check_chunk_header(raw, slice_nbytes, "chunk").cbytes
-        except MrczError as err:
-            return f"{where}, where no valid chunk starts ({str(err).split(': ', 1)[-1]})"
-        if found != int(sizes[z]):
-            return f"{where}, the chunk header there {found} bytes"
+            problem = "where the file ends"
+        else:
+            try:
+                found = check_chunk_header(raw, slice_nbytes, "chunk").cbytes
+            except MrczError as err:
+                problem = f"where no valid chunk starts ({str(err).split(': ', 1)[-1]})"
+            else:
+                if found != sizes[z]:
+                    problem = f"the chunk header there {found} bytes"
+        if problem:
+            return f"entry {z} says {sizes[z]} bytes at byte {offsets[z]}, {problem}"
     return None
 
 

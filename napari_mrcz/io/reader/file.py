@@ -29,10 +29,6 @@ from ..storage.paths import PathLike
 from .chunk_index import index_chunks
 from .tilt import tilt_angles
 
-READ_BATCH = 64 * 2**20
-"""Compressed bytes read at once by :meth:`MrcFileInfo.read_slices` (one ``read_ranges`` call, which a
-remote source turns into a few parallel requests), then decoded on all threads."""
-
 
 @dataclass(eq=False)
 class MrcFileInfo:
@@ -128,19 +124,18 @@ class MrcFileInfo:
             codec = MrczBlosc(n_threads=n_threads)
             index = self.chunk_index
             offsets, sizes = index.offsets, index.cbytes
-            for first, last in _batches(sizes, start, stop):
-                chunks = self.source.read_ranges(
-                    [(int(offsets[z]), int(offsets[z] + sizes[z])) for z in range(first, last)]
-                )
+            # a remote source fetches the run's chunks in blocks, in parallel, as the threads ask
+            pread = self.source.planned([(int(offsets[z]), int(offsets[z] + sizes[z])) for z in range(start, stop)])
 
-                def decode(i: int, threads: int, first: int = first, chunks: list[bytes] = chunks) -> None:
-                    z = first + i
-                    what = f"{self.path}: compressed slice {z}"
-                    index.check_chunk(z, chunks[i], h.slice_nbytes, what)
-                    codec.decode(chunks[i], raw[z - start], what=what, threads=threads)
+            def decode(i: int, threads: int) -> None:
+                z = start + i
+                src = pread(int(sizes[z]), int(offsets[z]))
+                what = f"{self.path}: compressed slice {z}"
+                index.check_chunk(z, src, h.slice_nbytes, what)
+                codec.decode(src, raw[i], what=what, threads=threads)
 
-                with blosc2_gil_released():
-                    map_slices(decode, last - first, codec.threads)
+            with blosc2_gil_released():
+                map_slices(decode, count, codec.threads)
         return self.unpack(raw)
 
     def unpack(self, raw: np.ndarray) -> np.ndarray:
@@ -183,20 +178,6 @@ class MrcFileInfo:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _batches(sizes: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
-    """Runs of slices ``start:stop`` of at most :data:`READ_BATCH` compressed bytes (one slice at least)."""
-    out: list[tuple[int, int]] = []
-    first, total = start, 0
-    for z in range(start, stop):
-        if z > first and total + int(sizes[z]) > READ_BATCH:
-            out.append((first, z))
-            first, total = z, 0
-        total += int(sizes[z])
-    if stop > first:
-        out.append((first, stop))
-    return out
 
 
 def open_mrc(

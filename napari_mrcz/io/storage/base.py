@@ -69,6 +69,13 @@ class Source(Protocol):
         gap, so checking them never moves the data between them."""
         ...
 
+    def planned(self, ranges: Sequence[Range]) -> Callable[[int, int], bytes]:
+        """A ``pread(n, offset)`` for reading exactly these ranges, in any order, from many threads (the
+        chunks of a run of z-slices, each decoded as it arrives). Local sources return ``pread``; remote
+        ones fetch the coalesced blocks holding the ranges, each once, in parallel as threads ask, and
+        drop a block when its ranges have been read."""
+        ...
+
     def scanner(self) -> Callable[[int, int], bytes]:
         """A ``pread(n, offset)`` for many small reads at increasing offsets whose positions are not
         known in advance (walking chunk headers): remote sources read ahead, local ones need not."""

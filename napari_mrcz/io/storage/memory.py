@@ -58,6 +58,10 @@ class MemorySource:
         """The bytes of each ``(start, end)`` range (slices of memory)."""
         return read_each(self, ranges)
 
+    def planned(self, ranges: Sequence[Range]) -> Callable[[int, int], bytes]:
+        """``pread`` itself: reads in the decoding threads cost no round trips."""
+        return self.pread
+
     def scanner(self) -> Callable[[int, int], bytes]:
         """``pread`` itself."""
         return self.pread

@@ -235,6 +235,10 @@ class RemoteSource:
         out.reshape(-1).view(np.uint8)[: len(data)] = np.frombuffer(data, dtype=np.uint8)
         return len(data)
 
+    def planned(self, ranges: Sequence[Range]) -> Callable[[int, int], bytes]:
+        """A ``pread`` serving these ranges from coalesced blocks (:class:`PlannedReads`)."""
+        return PlannedReads(self, ranges).pread
+
     def scanner(self) -> Callable[[int, int], bytes]:
         """A read-ahead ``pread`` for walking chunk headers (:class:`ReadAhead`)."""
         return ReadAhead(self).pread
@@ -252,6 +256,40 @@ class RemoteSource:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["url"], state["storage_options"], state["identity"])  # type: ignore[misc]
+
+
+class PlannedReads:
+    """``pread`` for known ranges (the chunks of a run of z-slices): they are grouped into blocks as
+    :func:`coalesce` groups them, one range request each, fetched by the first thread that needs one
+    (so threads decoding different blocks fetch them in parallel) and dropped once all its ranges were
+    read. Other reads go to the source directly."""
+
+    def __init__(self, source: RemoteSource, ranges: Sequence[Range]) -> None:
+        self.source = source
+        self._where: dict[Range, int] = {}
+        self._spans: list[tuple[int, int]] = []
+        self._left: list[int] = []
+        for k, (start, end, members) in enumerate(coalesce(ranges)):
+            self._spans.append((start, end))
+            self._left.append(len(members))
+            self._where.update({tuple(ranges[i]): k for i in members})  # type: ignore[misc]
+        self._blocks: dict[int, bytes] = {}
+        self._locks = [threading.Lock() for _ in self._spans]
+
+    def pread(self, n: int, offset: int) -> bytes:
+        """``n`` bytes from ``offset``: from its block when it is one of the planned ranges."""
+        k = self._where.get((offset, offset + n))
+        if k is None:
+            return self.source.pread(n, offset)
+        start, end = self._spans[k]
+        with self._locks[k]:
+            block = self._blocks.get(k)
+            if block is None:
+                block = self._blocks[k] = self.source.pread(end - start, start)
+            self._left[k] -= 1
+            if self._left[k] <= 0:
+                self._blocks.pop(k, None)
+        return block[offset - start : offset - start + n]
 
 
 class ReadAhead:
