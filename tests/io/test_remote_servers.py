@@ -162,3 +162,20 @@ def test_local_identity_and_validators(tmp_path: Path) -> None:
     assert stream.identity[-1] == "gzip" and stream.identity[2] == packed.stat().st_size
     assert stream.container == "gzip" and stream.file_nbytes == packed.stat().st_size
     assert source.container is None and source.file_nbytes == st.st_size
+
+
+def test_every_source_has_the_whole_interface(source, tmp_path: Path) -> None:
+    """The Source protocol, over every backend (the conftest ``source`` fixture)."""
+    from napari_mrcz.io.storage.base import Source
+
+    path = nm.write(tmp_path / "x.mrcz", np.arange(3 * 8 * 8, dtype=np.float32).reshape(3, 8, 8))
+    target = source(path)
+    src = nm.open_mrc(target).source
+    assert isinstance(src, Source) and src.unchanged() and src.has_validators
+    assert hash(src.identity) is not None and src.identity == nm.open_mrc(target).source.identity
+    ranges = [(0, 4), (1024, 1040), (src.size - 3, src.size + 10), (5, 5)]
+    got = src.read_ranges(ranges)
+    assert got == [src.pread(end - start, start) for start, end in ranges]
+    assert [len(g) for g in got] == [4, 16, 3, 0]
+    assert src.scanner()(16, 1024) == got[1] and src.planned(ranges[:2])(16, 1024) == got[1]
+    assert src.excess(src.size) is None and "more than the header implies" in src.excess(src.size - 10)

@@ -86,6 +86,11 @@ class Source(Protocol):
         for ``validate``, or None when they do not."""
         ...
 
+    def unchanged(self) -> bool:
+        """False when the file is known to differ from the one opened (a local file rewritten in
+        place). Remote sources answer True: each of their requests checks the validators itself."""
+        ...
+
     def close(self) -> None:
         """Release what the source holds open (it reopens on the next read)."""
         ...

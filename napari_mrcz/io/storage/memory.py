@@ -66,6 +66,16 @@ class MemorySource:
         """``pread`` itself."""
         return self.pread
 
+    def unchanged(self) -> bool:
+        """True while the compressed file has the identity it had when it was decompressed."""
+        if self.path is None or not self._file_identity:
+            return True
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == tuple(self._file_identity)
+
     def excess(self, end: int) -> str | None:
         """Bytes of the decompressed stream after ``end`` (counted up to 1 GiB more, without keeping
         them), or what is wrong with the stream's end."""

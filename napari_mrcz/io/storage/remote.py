@@ -243,6 +243,10 @@ class RemoteSource:
         """A read-ahead ``pread`` for walking chunk headers (:class:`ReadAhead`)."""
         return ReadAhead(self).pread
 
+    def unchanged(self) -> bool:
+        """True: every request checks the validators of the open and raises when they changed."""
+        return True
+
     def excess(self, end: int) -> str | None:
         """The file's bytes after ``end``, if any."""
         return size_excess(self.size, end)
