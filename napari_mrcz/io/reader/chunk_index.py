@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 
 from ...errors import MrczError, MrczWarning
 from ...format import seektable

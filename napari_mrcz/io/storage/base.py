@@ -4,8 +4,8 @@ Readers call only these methods; nothing outside :mod:`napari_mrcz.io.storage` a
 source it holds. Sources are picklable (a dask worker reopens the file or reconnects to the URL).
 
 Batched reads follow zarr-python 3's stores (``get_ranges``): :meth:`Source.read_ranges` has a plain
-loop as its default (:func:`read_each`, right for local files and memory), and the remote source
-overrides it to coalesce nearby ranges and fetch them in parallel.
+loop as its default (right for local files and memory), and the remote source
+overrides it to coalesce nearby ranges and fetch them in parallel; :class:`DirectReads` holds the defaults.
 """
 
 from __future__ import annotations
@@ -96,9 +96,24 @@ class Source(Protocol):
         ...
 
 
-def read_each(source: Source, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
-    """The default :meth:`Source.read_ranges`: one ``pread`` per range."""
-    return [source.pread(max(0, end - start), start) for start, end in ranges]
+class DirectReads:
+    """The defaults of a source whose reads cost no round trip (local files, memory): batches are a
+    loop of ``pread`` (zarr's default ``get_ranges``), planned and scanning reads are ``pread`` itself."""
+
+    def pread(self, n: int, offset: int) -> bytes:  # pragma: no cover - each source has its own
+        raise NotImplementedError
+
+    def read_ranges(self, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
+        """The bytes of each ``(start, end)`` range: one ``pread`` each."""
+        return [self.pread(max(0, end - start), start) for start, end in ranges]
+
+    def planned(self, ranges: Sequence[Range]) -> Callable[[int, int], bytes]:
+        """``pread`` itself: reads in the decoding threads cost no round trips."""
+        return self.pread
+
+    def scanner(self) -> Callable[[int, int], bytes]:
+        """``pread`` itself: small reads cost microseconds."""
+        return self.pread
 
 
 def size_excess(size: int, end: int, what: str = "file size", at_least: bool = False) -> str | None:

@@ -11,16 +11,15 @@ import os
 import stat
 import threading
 from pathlib import Path
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ...errors import MrczError
-from .base import Range, read_each, size_excess
+from .base import DirectReads, size_excess
 
 
-class FileSource:
+class FileSource(DirectReads):
     """A file on disk, read with ``os.pread`` (thread-safe, no shared file position)."""
 
     has_validators = True  # a replaced or rewritten file changes inode, size or mtime
@@ -93,18 +92,6 @@ class FileSource:
                 break
             done += got
         return done
-
-    def read_ranges(self, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
-        """The bytes of each ``(start, end)`` range: one ``pread`` each (cheap on a local file)."""
-        return read_each(self, ranges)
-
-    def planned(self, ranges: Sequence[Range]) -> Callable[[int, int], bytes]:
-        """``pread`` itself: reads in the decoding threads cost no round trips."""
-        return self.pread
-
-    def scanner(self) -> Callable[[int, int], bytes]:
-        """``pread`` itself: small local reads cost microseconds."""
-        return self.pread
 
     def excess(self, end: int) -> str | None:
         """The file's bytes after ``end``, if any."""

@@ -8,7 +8,7 @@ import bz2
 import gzip
 import os
 import zlib
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import HeaderError, MrczError
 from ...format.constants import HEADER_BYTES
-from .base import Range, read_each, size_excess
+from .base import DirectReads, size_excess
 
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
@@ -24,7 +24,7 @@ _STREAM_PIECE = 16 * 2**20
 _COUNT_LIMIT = 2**30  # trailing bytes counted in a compressed stream, at most
 
 
-class MemorySource:
+class MemorySource(DirectReads):
     """A gzip- or bzip2-compressed MRC file, decompressed into memory.
 
     ``more`` is True when the stream holds bytes after the ``size`` bytes kept (they are not read);
@@ -53,18 +53,6 @@ class MemorySource:
     def identity(self) -> tuple[Hashable, ...]:
         """The compressed file's identity when it was read, and the stream kind."""
         return (*self._file_identity, self.container)
-
-    def read_ranges(self, ranges: Sequence[Range], max_gap: int | None = None) -> list[bytes]:
-        """The bytes of each ``(start, end)`` range (slices of memory)."""
-        return read_each(self, ranges)
-
-    def planned(self, ranges: Sequence[Range]) -> Callable[[int, int], bytes]:
-        """``pread`` itself: reads in the decoding threads cost no round trips."""
-        return self.pread
-
-    def scanner(self) -> Callable[[int, int], bytes]:
-        """``pread`` itself."""
-        return self.pread
 
     def unchanged(self) -> bool:
         """True while the compressed file has the identity it had when it was decompressed."""
