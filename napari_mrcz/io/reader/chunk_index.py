@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import warnings
 
-
 from ...errors import MrczError, MrczWarning
 from ...format import seektable
 from ...format.chunks import ChunkIndex, check_chunk_header
