@@ -189,9 +189,10 @@ def open_mrc(
     ----------
     path
         The file (str, bytes or os.PathLike), or a URL fsspec opens (``https://``, ``s3://``,
-        ``gs://``, ...; needs ``napari-mrcz[remote]``). A remote open costs at most 3 requests: the
-        size, the header block and, for MRCZ, the seek table (files without one are indexed by
-        walking their chunk headers).
+        ``gs://``, ...; needs ``napari-mrcz[remote]``). An HTTP open costs one request for the
+        header block (which also gives the size and the validators), and for MRCZ one for the seek
+        table plus a parallel batch checking the chunk header at each of its entries (files without
+        one are indexed by walking their chunk headers with read-ahead).
     strict
         Files without the ``MAP `` ID and machine stamp (old-style MRC, Amira): True refuses them;
         "auto" (default) opens them with a :class:`MrczWarning` where the header agrees exactly with
