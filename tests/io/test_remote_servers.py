@@ -38,15 +38,19 @@ def _files(folder: Path) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("phase", ["open", "read"])
 @pytest.mark.parametrize("name", ["plain.mrc", "ours.mrcz"])
-def test_trickling_server_ends_at_the_deadline(name: str, phase: str, server: LoopbackServer, settings) -> None:
+@pytest.mark.parametrize("client", ["ours", "fsspec"])
+def test_trickling_server_ends_at_the_deadline(name: str, phase: str, client: str, server: LoopbackServer,
+                                               settings) -> None:
+    """Our HTTP client, and fsspec's (chosen by options ours does not take), stop at the deadline."""
     _files(server.root)
     settings("remote.timeout", 1.0)
     url = server.url(name)
-    info = None if phase == "open" else nm.open_mrc(url)
+    options = {"client_kwargs": {}} if client == "fsspec" else None
+    info = None if phase == "open" else nm.open_mrc(url, storage_options=options)
     server.trickle = 0.5
     start = time.monotonic()
     with pytest.raises(RemoteError, match="within 1 s") as err:
-        nm.open_mrc(url) if info is None else info.read_slices(3, 6)
+        nm.open_mrc(url, storage_options=options) if info is None else info.read_slices(3, 6)
     assert time.monotonic() - start < 4
     assert url in str(err.value)
 

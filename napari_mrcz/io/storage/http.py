@@ -28,7 +28,7 @@ from typing import Any
 
 from ... import config
 from ...errors import RemoteError
-from .urls import NO_RANGES, describe
+from .urls import NO_RANGES, describe, too_slow
 
 CHANGED = "the file changed since it was opened; open it again"
 _CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")
@@ -158,8 +158,7 @@ class HttpFile:
         try:
             return await asyncio.wait_for(self._get(start, end, conditional), deadline)
         except asyncio.TimeoutError:
-            raise RemoteError(f"{self.url}: no complete answer within {deadline:g} s (remote.timeout; "
-                              "the server is too slow or stalled)") from None
+            raise RemoteError(f"{self.url}: {too_slow(deadline)}") from None
 
     async def _get(self, start: int, end: int, conditional: bool) -> tuple[int, Any, bytes]:
         import yarl

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from ... import config
 from ...errors import MrczError, RemoteError  # noqa: F401 - RemoteError: also its old home
 from .base import Range, size_excess
-from .urls import describe, is_url, url_name  # noqa: F401 - is_url, url_name: also their old home
+from .urls import describe, is_url, too_slow, url_name  # noqa: F401 - is_url, url_name: also their old home
 
 HEAD_BLOCK = 64 * 2**10
 """Bytes fetched by the first request of an open: the 1024-byte header and an extended header of up
@@ -57,7 +58,8 @@ def _is_http(url: str) -> bool:
 
 
 class _Fsspec:
-    """Any other fsspec protocol, through its public calls."""
+    """Any other fsspec protocol, through its public calls. Asynchronous filesystems (s3fs, gcsfs,
+    fsspec's HTTP) take fsspec's ``timeout`` keyword, which cancels a call at the deadline."""
 
     def __init__(self, url: str, storage_options: dict[str, Any]) -> None:
         try:
@@ -70,8 +72,17 @@ class _Fsspec:
             raise MrczError(f"{url}: cannot open this URL ({err})") from None
         self.url = url
 
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        deadline = float(config.get("remote.timeout"))
+        if not getattr(self.fs, "async_impl", False):
+            return method(*args, **kwargs)
+        try:
+            return method(*args, timeout=deadline, **kwargs)
+        except TimeoutError:  # fsspec's FSTimeoutError is one
+            raise RemoteError(f"{self.url}: {too_slow(deadline)}") from None
+
     def info(self) -> tuple[int, dict[str, str]]:
-        info = self.fs.info(self.path)
+        info = self._call(self.fs.info, self.path)
         if info.get("type", "file") != "file":
             raise RemoteError(f"{self.url}: not a file ({info.get('type')})")
         if info.get("size") is None:
@@ -80,9 +91,9 @@ class _Fsspec:
 
     def fetch(self, ranges: Sequence[Range]) -> list[bytes]:
         if len(ranges) == 1:
-            return [self.fs.cat_file(self.path, start=ranges[0][0], end=ranges[0][1])]
+            return [self._call(self.fs.cat_file, self.path, start=ranges[0][0], end=ranges[0][1])]
         starts, ends = [r[0] for r in ranges], [r[1] for r in ranges]
-        return list(self.fs.cat_ranges([self.path] * len(ranges), starts, ends, on_error="raise"))
+        return list(self._call(self.fs.cat_ranges, [self.path] * len(ranges), starts, ends, on_error="raise"))
 
 
 class RemoteSource:

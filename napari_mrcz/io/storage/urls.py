@@ -48,5 +48,10 @@ def describe(err: BaseException) -> str:
     return f"{name}: {text}"
 
 
+def too_slow(deadline: float) -> str:
+    """The sentence for a request that ran past its deadline."""
+    return f"no complete answer within {deadline:g} s (remote.timeout; the server is too slow or stalled)"
+
+
 NO_RANGES = ("the server does not support HTTP range requests, which reading parts of a file needs; "
              "download the file and open it locally")
