@@ -138,7 +138,6 @@ def _check(target: str | Path, truth: np.ndarray, levels: list[np.ndarray]) -> i
     return returned
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["local", "http"])
 def test_forged_tables_never_return_another_slices_values(backend: str, forged) -> None:
     srv, cases = forged

@@ -288,7 +288,7 @@ class PlannedReads:
             self._spans.append((start, end))
             self._left.append(len(members))
             self._where.update({tuple(ranges[i]): k for i in members})  # type: ignore[misc]
-        self._blocks: dict[int, bytes] = {}
+        self._blocks: dict[int, bytes | MrczError] = {}
         self._locks = [threading.Lock() for _ in self._spans]
 
     def pread(self, n: int, offset: int) -> bytes:
@@ -299,12 +299,18 @@ class PlannedReads:
         start, end = self._spans[k]
         with self._locks[k]:
             block = self._blocks.get(k)
+            if isinstance(block, BaseException):  # another thread's fetch failed: no second wait
+                raise block
             if block is None:
-                block = self._blocks[k] = self.source.pread(end - start, start)
+                try:
+                    block = self._blocks[k] = self.source.pread(end - start, start)
+                except MrczError as err:
+                    self._blocks[k] = err
+                    raise
             self._left[k] -= 1
             if self._left[k] <= 0:
                 self._blocks.pop(k, None)
-        return block[offset - start : offset - start + n]
+        return block[offset - start : offset - start + n]  # type: ignore[index]
 
 
 class ReadAhead:
