@@ -117,7 +117,13 @@ class HttpFile:
             async with gate:
                 return await self._range(start, end)
 
-        return list(await asyncio.gather(*(one(s, e) for s, e in ranges)))
+        tasks = [asyncio.ensure_future(one(s, e)) for s, e in ranges]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:  # the first failure ends the batch: no request keeps running
+                task.cancel()
+            raise
 
     async def _first(self, n: int) -> bytes:
         status, headers, body = await self._request(0, n, conditional=False)
