@@ -14,14 +14,14 @@ The package is layered; each layer imports only the ones above it in this list:
 from __future__ import annotations
 
 from ._version import __version__
-from .errors import ChunkError, HeaderError, MrczError, MrczWarning, ReadOnlyTargetError, UnsupportedError, VerifyError
+from .errors import (ChunkError, HeaderError, MrczError, MrczWarning, ReadOnlyTargetError, RemoteError, UnsupportedError,
+                     VerifyError)
 from .values.dtypes import storage_dtype
 from .format.header import Header
 from .values.noise import suggest_tolerance
 from .io.batch import ConvertResult, convert_many
 from .io.reader.file import MrcFileInfo, open_mrc
 from .io.reader.read import MrcImage
-from .io.storage.remote import RemoteError
 from .io.writer.mrcz_writer import MrczWriter
 from .io.validate import Problem, validate
 from .io.writer.write import write_async

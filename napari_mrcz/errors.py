@@ -37,3 +37,8 @@ class ReadOnlyTargetError(PermissionError, MrczError):
 
     Both a ``PermissionError`` (what ``open(path, "wb")`` raises for such a file) and a :class:`MrczError`.
     """
+
+
+class RemoteError(MrczError):
+    """A remote file cannot be read: network error, HTTP error, cut-off or oversized response, a server
+    that ignores ``Range`` or takes longer than the deadline, or a file that changed since it was opened."""

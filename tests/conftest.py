@@ -51,3 +51,50 @@ def settings() -> Iterator[Callable[[str, Any], None]]:
 
     with contextlib.ExitStack() as stack:
         yield lambda key, value: stack.enter_context(config.set({key: value}))
+
+
+BACKENDS = ["local", "gzip", "bz2", "http"]
+
+
+@pytest.fixture(params=BACKENDS)
+def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[Path], Any]]:
+    """Every way a file reaches the reader: ``source(path)`` returns what to open for the local file
+    ``path`` through this backend: the path itself; a ``.gz``/``.bz2`` copy (decompressed into
+    memory); or its URL on a loopback HTTP server (range requests). ``source.name`` is the backend's."""
+    import bz2
+    import gzip
+
+    from loopback_http import LoopbackServer
+
+    kind = request.param
+    if kind == "http":
+        pytest.importorskip("aiohttp")
+        folder = tmp_path / "served"
+        folder.mkdir()
+        with LoopbackServer(folder) as srv:
+
+            def serve(path: Path) -> str:
+                target = folder / path.name
+                if target != path:
+                    target.write_bytes(path.read_bytes())
+                return srv.url(path.name)
+
+            serve.name = kind  # type: ignore[attr-defined]
+            serve.server = srv  # type: ignore[attr-defined]
+            yield serve
+        return
+    if kind == "local":
+
+        def serve(path: Path) -> Path:
+            return path
+
+    else:
+        pack = gzip.compress if kind == "gzip" else bz2.compress
+
+        def serve(path: Path) -> Path:
+            target = path.with_name(path.name + (".gz" if kind == "gzip" else ".bz2"))
+            target.write_bytes(pack(path.read_bytes()))
+            return target
+
+    serve.name = kind  # type: ignore[attr-defined]
+    yield serve

@@ -1,13 +1,17 @@
 """A real HTTP/1.1 file server on 127.0.0.1 for the remote-read tests and the benchmark.
 
-It honours ``Range: bytes=a-b`` (206 with Content-Range), sends ETag and Last-Modified, and counts
-the requests and body bytes it serves. Switches make it misbehave the ways real servers do: ignore
-Range (200 with the whole file), answer every request with one status (404, 500), cut responses off
-(promise the full Content-Length, send half and close), or add latency to every request.
+It honours ``Range: bytes=a-b`` (206 with Content-Range), sends ETag and Last-Modified (and honours
+``If-Match``/``If-Unmodified-Since`` with 412, as nginx does), and counts the requests and body bytes
+it serves. Switches make it misbehave the ways real servers do: ignore Range (200 with the whole
+file), answer every request with one status (404, 500), cut responses off (promise the full
+Content-Length, send half and close), add latency to every request, trickle the body one byte at a
+time, redirect in a loop, send more than the range asked for (``oversize`` bytes more, or an endless
+body), send no validators, or accept only exact raw request targets (a presigned URL's signature).
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
 import sys
 import threading
@@ -41,11 +45,27 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.status:
             self.send_error(srv.status)
             return
+        if srv.redirect_loop:
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if srv.signed is not None and self.path not in srv.signed:  # the target as sent, not decoded
+            self.send_error(403, "signature does not match")
+            return
         path = (srv.root / self.path.split("?", 1)[0].lstrip("/")).resolve()
         if srv.root not in path.parents or not path.is_file():
             self.send_error(404)
             return
-        size = path.stat().st_size
+        stat = path.stat()
+        size = stat.st_size
+        etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+        if srv.validators and not srv.ignore_conditions and not _conditions_hold(self.headers, etag, int(stat.st_mtime)):
+            self.send_response(412)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         start, end = 0, size
         match = _RANGE.match(self.headers.get("Range", "")) if not srv.ignore_range else None
         if match and (match[1] or match[2]):
@@ -63,15 +83,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
         else:
             self.send_response(200)
-        stat = path.stat()
         if not srv.ignore_range:
             self.send_header("Accept-Ranges", "bytes")
-        self.send_header("Content-Length", str(end - start))
-        self.send_header("ETag", f'"{stat.st_mtime_ns:x}-{size:x}"')
-        self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
+        if srv.endless:
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Content-Length", str(end - start + srv.oversize))
+        if srv.validators:
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
         if not body:
+            return
+        if srv.endless or srv.trickle:
+            self._stream_slowly_or_forever(path, start, end)
             return
         with open(path, "rb") as fh:  # only the range: the benchmark serves files of tens of MB
             fh.seek(start)
@@ -79,11 +105,50 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.truncate:
             payload = payload[: len(payload) // 2]
             self.close_connection = True
+        payload += bytes(srv.oversize)
         try:
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):  # the client stopped reading (no Range support)
             self.close_connection = True
         srv.record_bytes(len(payload))
+
+
+    def _stream_slowly_or_forever(self, path: Path, start: int, end: int) -> None:
+        """Trickle: one byte every ``trickle`` seconds; endless: the range, then zeros until the client
+        hangs up (at most 256 MiB, so a broken client cannot keep the test running)."""
+        srv = self.server
+        self.close_connection = True
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            payload = fh.read(end - start)
+        try:
+            if srv.trickle:
+                for i in range(len(payload)):
+                    self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+                    srv.record_bytes(1)
+                    time.sleep(srv.trickle)
+                return
+            self.wfile.write(payload)
+            for _ in range(4096):
+                self.wfile.write(bytes(2**16))
+                srv.record_bytes(2**16)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def _conditions_hold(headers: Any, etag: str, mtime: int) -> bool:
+    """``If-Match`` and ``If-Unmodified-Since`` (RFC 9110 13.1.1, 13.1.4) against the file's validators."""
+    match = headers.get("If-Match")
+    if match is not None:
+        return match.strip() == "*" or etag in [m.strip() for m in match.split(",")]
+    since = headers.get("If-Unmodified-Since")
+    if since is not None:
+        try:
+            return mtime <= int(email.utils.parsedate_to_datetime(since).timestamp())
+        except (TypeError, ValueError):
+            return True
+    return True
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -97,6 +162,11 @@ class LoopbackServer(ThreadingHTTPServer):
         Body bytes sent.
     ignore_range, status, truncate, delay
         The misbehaviour switches (see the module docstring); ``delay`` in seconds per request.
+    trickle, redirect_loop, oversize, endless, validators, signed
+        Seconds between body bytes (0: all at once); answer 302 to the same URL; extra bytes after
+        each body; bodies that never end; whether ETag/Last-Modified are sent (and honoured, unless
+        ``ignore_conditions``); the
+        only raw request targets served (None: any), others get 403.
     """
 
     daemon_threads = True
@@ -108,6 +178,13 @@ class LoopbackServer(ThreadingHTTPServer):
         self.ignore_range = False
         self.status = 0
         self.truncate = False
+        self.trickle = 0.0
+        self.redirect_loop = False
+        self.oversize = 0
+        self.endless = False
+        self.validators = True
+        self.ignore_conditions = False
+        self.signed: set[str] | None = None
         self.requests: list[tuple[str, str, str | None]] = []
         self.bytes_sent = 0
         self._counter_lock = threading.Lock()

@@ -32,11 +32,11 @@ def describe(info: MrcFileInfo, compute_stats: bool = False) -> dict[str, Any]:
         "rms": _finite(rms) if rms >= 0 else None,
         "source": "data" if compute_stats else "header",
     }
-    file_bytes = info.path.stat().st_size
+    file_bytes = info.source.file_nbytes
     return {
         "path": str(info.path),
         "format": "MRCZ" if h.compressor else "MRC",
-        "container": getattr(info.source, "stream", None),
+        "container": info.source.container,
         "shape": list(info.shape),
         "axes": ["volume", "z", "y", "x"][-len(info.shape):],
         "dtype": str(info.dtype),

@@ -25,6 +25,7 @@ from ..values.dtypes import storage_dtype
 from ..format.names import DEFAULT_COMPRESSOR, PLAIN_SUFFIXES, is_zarr, suffix_kind
 from ..errors import MrczError
 from ..io.reader.file import open_mrc
+from ..io.storage.urls import file_name
 from ..io.validate import SEVERITIES, validate
 from ..io.writer.convert import convert_file, import_codecs, resolve_tolerance
 from ..values.precision import EXPLICIT_INTEGER_DTYPES, INT
@@ -286,7 +287,7 @@ def _convert(args: argparse.Namespace) -> int:
             raise _UsageError("--no-stats converts one IN to one OUT, not with --out-dir")
         results = batch.convert_paths(args, output_compressor(Path("*" + args.suffix), args.compressor))
         return EXIT_ERROR if any(r.status == "failed" for r in results) else EXIT_OK
-    src, dst = map(Path, args.paths)
+    src, dst = args.paths[0], Path(args.paths[1])  # the input as read() takes it: a path or a URL
     compressor = output_compressor(dst, args.compressor)
     if dst.exists() and not args.force:
         raise MrczError(f"{dst} exists; use --force to replace it")
@@ -300,7 +301,7 @@ def _convert(args: argparse.Namespace) -> int:
         chosen = f"{tolerance:g}" if tolerance else f"none ({info.dtype} data is stored exactly)"
         print(f"{PROG}: tolerance {args.tolerance} → {chosen}", file=sys.stderr)
     total = math.prod(info.shape) * storage_dtype(info.dtype)[0].itemsize
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=src.name, file=sys.stderr,
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000, desc=file_name(src), file=sys.stderr,
                disable=True if args.quiet else (False if args.progress else None), dynamic_ncols=True)
     done = {"in": 0, "out": 0}
 

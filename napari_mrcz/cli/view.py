@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import MrczError
 from ..io.reader.file import open_mrc
+from ..io.storage.urls import file_name
 
 SCREENSHOT_WINDOW = (1100, 800)
 """Window size (pixels) for ``--screenshot``; the canvas is the part left of the dock widgets."""
@@ -39,9 +40,9 @@ def display_kind() -> str:
     return "none"
 
 
-def default_screenshot(path: Path | None) -> Path:
-    """Where a headless ``view`` saves its picture: ``./napari-mrcz-<name>.png``."""
-    name = "sample" if path is None else path.name.split(".")[0]
+def default_screenshot(path: str | os.PathLike[str] | None) -> Path:
+    """Where a headless ``view`` saves its picture: ``./napari-mrcz-<name>.png`` (``path``: a file or URL)."""
+    name = "sample" if path is None else file_name(path).split(".")[0]
     return Path.cwd() / f"napari-mrcz-{name}.png"
 
 
@@ -53,7 +54,7 @@ def view(file: str | os.PathLike[str] | None, *, sample: bool = False,
     Parameters
     ----------
     file
-        The MRC/MRCZ file; ignored with ``sample``.
+        The MRC/MRCZ file, or a URL (as :func:`~napari_mrcz.read` takes it); ignored with ``sample``.
     sample
         Open the synthetic sample tomogram (written once to a cache folder).
     screenshot
@@ -73,7 +74,7 @@ def view(file: str | os.PathLike[str] | None, *, sample: bool = False,
     OSError
         The file cannot be opened.
     """
-    path = Path(file) if file is not None and not sample else None
+    path = os.fspath(file) if file is not None and not sample else None  # a URL stays as given
     if path is None and not sample:
         raise MrczError("give a FILE to view, or --sample")
     if path is not None:
@@ -93,7 +94,7 @@ def view(file: str | os.PathLike[str] | None, *, sample: bool = False,
     return _show(path, screenshot)
 
 
-def _screenshot_under_xvfb(xvfb: str, path: Path | None, screenshot: Path) -> Path:
+def _screenshot_under_xvfb(xvfb: str, path: str | None, screenshot: Path) -> Path:
     """Run this command again under ``xvfb-run`` (a virtual X display) to save the screenshot."""
     target = ["--sample"] if path is None else [str(path)]
     command = [xvfb, "-a", "-s", XVFB_SCREEN, sys.executable, "-m", "napari_mrcz", "view", *target,
@@ -110,18 +111,18 @@ def _screenshot_under_xvfb(xvfb: str, path: Path | None, screenshot: Path) -> Pa
     return screenshot
 
 
-def _show(path: Path | None, screenshot: str | os.PathLike[str] | None) -> Path | None:
+def _show(path: str | None, screenshot: str | os.PathLike[str] | None) -> Path | None:
     try:
         import napari
     except ImportError:
         raise MrczError("napari is not installed: pip install 'napari-mrcz[napari]'") from None
-    viewer = napari.Viewer(title=f"napari-mrcz: {path.name if path else 'sample tomogram'}")
+    viewer = napari.Viewer(title=f"napari-mrcz: {file_name(path) if path else 'sample tomogram'}")
     if screenshot:  # shown, not hidden: hidden canvases draw nothing
         viewer.window.resize(*SCREENSHOT_WINDOW)
     if path is None:
         viewer.open_sample("napari-mrcz", "tomogram")
     else:
-        viewer.open(str(path), plugin="napari-mrcz")
+        viewer.open(path, plugin="napari-mrcz")
     viewer.scale_bar.visible = True
     if screenshot:
         from qtpy.QtWidgets import QApplication

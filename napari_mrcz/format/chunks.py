@@ -120,16 +120,32 @@ class ChunkIndex:
         Raises
         ------
         ChunkError, UnsupportedError
-            Fewer bytes than indexed (the file changed, or a truncated transfer), a chunk header that
-            :func:`check_chunk_header` rejects, or one whose compressed size differs from the index's.
+            Fewer bytes than indexed (the file changed, or a truncated transfer), or a header that
+            :meth:`check_header` rejects.
         """
         want = int(self.cbytes[z])
         if len(raw) < want:
             raise ChunkError(f"{where}: truncated, {len(raw)} of its {want} compressed bytes were read")
+        self.check_header(z, raw, slice_nbytes, where)
+
+    def check_header(self, z: int, raw: bytes, slice_nbytes: int, where: str) -> ChunkHeader:
+        """Check the first 16 bytes of chunk ``z`` (``raw`` may hold more) against the index: every read
+        path calls this (or :meth:`check_chunk`) before it decodes anything of the chunk.
+
+        Raises
+        ------
+        ChunkError, UnsupportedError
+            A header cut off, one :func:`check_chunk_header` rejects, or one whose compressed size
+            differs from the index's (the index, or the file, is not what it was).
+        """
+        if len(raw) < BLOSC1_HEADER_BYTES:
+            raise ChunkError(f"{where}: truncated, {len(raw)} bytes of its {BLOSC1_HEADER_BYTES}-byte header were read")
         ch = check_chunk_header(raw[:BLOSC1_HEADER_BYTES], slice_nbytes, where)
+        want = int(self.cbytes[z])
         if ch.cbytes != want:
             kind = "seek table" if self.trailer_nbytes else "index"
             raise ChunkError(f"{where}: its header says {ch.cbytes} compressed bytes, the {kind} {want}")
+        return ch
 
     @property
     def compressed_nbytes(self) -> int:

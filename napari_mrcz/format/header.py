@@ -172,6 +172,11 @@ class Header:
         return HEADER_BYTES + self.nsymbt
 
     @property
+    def plain_end(self) -> int:
+        """Where the data of a plain (uncompressed) file ends: the size such a file should have."""
+        return self.data_offset + self.nz * self.slice_nbytes
+
+    @property
     def axis_order(self) -> tuple[int, int, int]:
         """(MAPC, MAPR, MAPS): which of X=1, Y=2, Z=3 the columns, rows and sections run along."""
         order = (self.mapc, self.mapr, self.maps)

@@ -32,10 +32,12 @@ from ..format.header import HEADER_DTYPE
 from ..format.modes import KNOWN_MODES, PACKED_MODES, byte_order_from_machst
 from ..format.metadata import JSON_EXTTYP, decode_metadata
 from ..format.kept import KNOWN_EXTTYPS
-from .reader.file import MrcFileInfo, open_mrc
-from .reader.chunk_index import compare, read_seek_table
-from .storage.paths import PathLike, as_path
+from .reader.file import MrcFileInfo, mrc_from_source
+from .reader.chunk_index import check_table, read_seek_table
 from .storage.memory import stream_kind
+from .storage.opening import open_source
+from .storage.paths import PathLike, as_path
+from .storage.urls import is_url
 from .stats.check import check_stats
 SEVERITIES = ("warning", "error", "fatal")
 """warning: allowed but unusual; error: breaks a rule (the file is invalid); fatal: unreadable."""
@@ -44,8 +46,6 @@ NVERSIONS = (20140, 20141)
 MRCZ_ONLY_MODES = (7, 8)  # int32 / uint32: written by mrcz, not part of MRC2014
 # blosc chunk flags >> 5 (bits 5-7): the codec family in blosc1 and blosc2 chunks alike
 _ENDIAN = {"<": "little", ">": "big"}
-_COUNT_LIMIT = 2**30  # trailing bytes counted in a compressed stream, at most
-_COUNT_PIECE = 16 * 2**20
 _CODEC_FAMILY = {"blosclz": 0, "lz4": 1, "lz4hc": 1, "snappy": 2, "zlib": 3, "zstd": 4}
 
 
@@ -74,8 +74,9 @@ def is_valid(problems: list[Problem]) -> bool:
     return all(p.severity == "warning" for p in problems)
 
 
-def _raw_header(path: PathLike) -> bytes:
-    """The first 1024 bytes (decompressed for .gz/.bz2); fewer when the file is shorter."""
+def _raw_header(path: Path) -> bytes:
+    """The first 1024 bytes (decompressed for .gz/.bz2) of a file the reader cannot open; fewer when
+    the file is shorter."""
     with open(path, "rb") as fh:
         head = fh.read(HEADER_BYTES)
     kind = stream_kind(head)
@@ -192,7 +193,7 @@ def _check_seek_table(info: MrcFileInfo) -> list[Problem]:
     assert index is not None
     table, problem = read_seek_table(info.source, info.header, str(info.path))
     if table is not None and not index.trailer_nbytes:
-        problem = f"{info.path}: seek table ignored: {compare(table, index)}"
+        problem = f"{info.path}: seek table ignored: {check_table(info.source, table, info.header.slice_nbytes)}"
     return [Problem(problem.split(": ", 1)[1])] if problem else []
 
 
@@ -202,37 +203,9 @@ def _check_size(info: MrcFileInfo) -> list[Problem]:
         index = info.chunk_index  # a verified seek table after the last chunk is part of the file
         end = int(index.offsets[-1] + index.cbytes[-1]) + index.trailer_nbytes
     else:
-        end = h.data_offset + h.nz * h.slice_nbytes
-    size, what = info.source.size, "file size"
-    if info.source.stream is not None:
-        what = f"the decompressed {info.source.stream} stream's size"
-        damage = getattr(info.source, "damage", None)
-        if damage:
-            return [Problem(f"the {info.source.stream} stream is damaged after the data ({damage})")]
-        if getattr(info.source, "more", False):  # the reader kept only the bytes the header needs
-            try:
-                size = _stream_size(info.path, info.source.stream, end + _COUNT_LIMIT)
-            except (OSError, EOFError, zlib.error, ValueError) as err:
-                return [Problem(f"the {info.source.stream} stream holds more than the header implies ({end} "
-                                f"bytes), then is corrupt ({err})")]
-    extra = size - end
-    if extra > 0:
-        at_least = "at least " if size >= end + _COUNT_LIMIT else ""
-        return [Problem(f"{what} {size} is {at_least}{extra} bytes more than the header implies ({end})")]
-    return []
-
-
-def _stream_size(path: Path, kind: str, limit: int) -> int:
-    """Decompressed length of a gzip/bzip2 file, counted without keeping it, up to ``limit``."""
-    opener = gzip.open if kind == "gzip" else bz2.open
-    total = 0
-    with opener(path, "rb") as stream:
-        while total < limit:
-            piece = stream.read(min(_COUNT_PIECE, limit - total))
-            if not piece:
-                break
-            total += len(piece)
-    return total
+        end = h.plain_end
+    excess = info.source.excess(end)
+    return [Problem(excess)] if excess else []
 
 
 def _check_stats(info: MrcFileInfo, n_threads: int | None) -> list[Problem]:
@@ -264,7 +237,8 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
     Parameters
     ----------
     path
-        The file (also ``.gz``/``.bz2`` of one): str, bytes or os.PathLike.
+        The file (also ``.gz``/``.bz2`` of one): str, bytes or os.PathLike; or a URL, as
+        :func:`~napari_mrcz.open_mrc` takes it.
     check_stats
         Read all data to check the statistics (and that every compressed slice decodes).
     n_threads
@@ -282,21 +256,27 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
     MrczError
         ``path`` is not a str, bytes or os.PathLike.
     """
-    path = as_path(path)
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a folder, or a pipe that would block
-            return [Problem(f"cannot open {path}: not a regular file", "fatal")]
-        raw = _raw_header(path)
-    except OSError as err:
-        return [Problem(f"cannot open {path}: {err.strerror or err}", "fatal")]
     info: MrcFileInfo | None = None
     opened: Problem | None = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MrczWarning)  # the raw checks report the same findings
-            info = open_mrc(path, strict=False)
-    except (MrczError, OSError, EOFError, zlib.error, MemoryError) as err:  # the core sizes its chunk index by NZ
-        opened = Problem(f"unreadable: {err}", "fatal")
+        if not is_url(path) and not stat.S_ISREG(os.stat(as_path(path)).st_mode):  # a folder, a pipe
+            return [Problem(f"cannot open {as_path(path)}: not a regular file", "fatal")]
+        location, source = open_source(path)
+    except OSError as err:
+        return [Problem(f"cannot open {as_path(path)}: {err.strerror or err}", "fatal")]
+    except MrczError as err:  # a URL that cannot be read, a corrupt stream
+        if is_url(path):
+            return [Problem(f"cannot open {err}", "fatal")]
+        raw, opened = _raw_header(as_path(path)), Problem(f"unreadable: {err}", "fatal")
+    else:
+        raw = source.pread(HEADER_BYTES, 0)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MrczWarning)  # the raw checks report the same findings
+                info = mrc_from_source(location, source, strict=False)
+        except (MrczError, OSError, EOFError, zlib.error, MemoryError) as err:  # the core sizes its chunk index by NZ
+            source.close()
+            opened = Problem(f"unreadable: {err}", "fatal")
     problems: list[Problem] = []
     if len(raw) >= HEADER_BYTES and not (info is None and _not_mrc(raw)):  # checks of noise say nothing
         order = info.header.byte_order if info else (byte_order_from_machst(raw[212:216]) or "<")

@@ -1,9 +1,9 @@
 """Remote reads over HTTP from a real server on 127.0.0.1 that counts what it serves.
 
-Every kind of file (plain, our MRCZ with its seek table, mrcz's MRCZ without one, non-standard axis
-order, big-endian, 2-D, volume stacks, the shared corpus) must read over HTTP exactly as it reads
-locally, within the request budget: an open costs at most 3 requests whatever NZ is, one slice at
-most 2 more; files without a seek table move at most twice their size. Every failure of the server
+Every kind of file reads over HTTP exactly as locally (the backend suite, test_backends, runs every
+read path over HTTP too); here the request budget: an open costs at most 3 requests whatever NZ is,
+one slice at most 2 more; files without a seek table move at most twice their size; and the shared
+corpus. Every failure of the server
 or the network is a RemoteError (an MrczError) naming the URL.
 """
 
@@ -14,12 +14,12 @@ import shutil
 import socket
 from pathlib import Path
 
-import mrcfile
 import mrcz
 import numpy as np
 import pytest
 from corpus import TESTDATA, corpus_entries
 from loopback_http import LoopbackServer
+from test_backends import KINDS, make
 
 import napari_mrcz as nm
 from napari_mrcz.errors import MrczError, UnsupportedError
@@ -43,70 +43,18 @@ def server(tmp_path: Path):
         yield srv
 
 
-def _set_axis_order(path: Path, order: tuple[int, int, int]) -> None:
-    with open(path, "r+b") as fh:
-        fh.seek(64)
-        fh.write(np.array(order, dtype="<i4").tobytes())
-
-
-def _make(kind: str, folder: Path) -> Path:
-    """One file of each kind the remote reader must handle."""
-    data = _volume((9, 40, 36))
-    if kind == "plain":
-        return nm.write(folder / "plain.mrc", data, compressor=None)
-    if kind == "plain_json":
-        return nm.write(folder / "meta.mrc", data, compressor=None, metadata={"k": "v" * 100})
-    if kind == "mrcz_zstd":
-        return nm.write(folder / "ours.mrcz", data, metadata={"sample": "x"})
-    if kind == "mrcz_lz4_int16":
-        return nm.write(folder / "lz4.mrcz", _volume((7, 33, 31), "int16"), compressor="lz4", clevel=9)
-    if kind == "mrcz_bigendian":
-        return nm.write(folder / "be.mrcz", data, endianness=">")
-    if kind == "mrcz_image":
-        return nm.write(folder / "image.mrcz", data[0])
-    if kind == "mrcz_volume_stack":
-        return nm.write(folder / "stack4d.mrcz", _volume((2, 3, 16, 12)))
-    if kind == "mrcz_by_mrcz":
-        path = folder / "theirs.mrcz"
-        mrcz.writeMRC(data, str(path), compressor="zstd", pixelsize=[1.0, 1.0, 1.0])
-        return path
-    if kind == "plain_axis_312":
-        path = folder / "axes.map"
-        with mrcfile.new(path) as mrc:
-            mrc.set_data(data)
-        _set_axis_order(path, (3, 1, 2))
-        return path
-    if kind == "mrcz_axis_231":
-        path = nm.write(folder / "axes.mrcz", data)
-        _set_axis_order(path, (2, 3, 1))
-        return path
-    raise AssertionError(kind)
-
-
-KINDS = ["plain", "plain_json", "mrcz_zstd", "mrcz_lz4_int16", "mrcz_bigendian", "mrcz_image",
-         "mrcz_volume_stack", "mrcz_by_mrcz", "plain_axis_312", "mrcz_axis_231"]
-
-
 @pytest.mark.parametrize("kind", KINDS)
-def test_remote_reads_equal_local(kind: str, server: LoopbackServer) -> None:
-    path = _make(kind, server.root)
-    local = nm.read(path)
+def test_request_budget(kind: str, server: LoopbackServer) -> None:
+    """Values over HTTP are the backend suite's (test_backends); here what they cost: an open at most
+    3 requests (the first block, the seek table, the table's chunk headers), one z-slice at most 2."""
+    path, _ = make(kind, server.root)
     url = server.url(path.name)
     server.reset()
     info = nm.open_mrc(url)
-    opened = len(server.requests)
-    assert opened <= 3, server.requests
-    assert info.path == url and info.header == nm.open_mrc(path).header
-    assert info.metadata == local.metadata and info.voxel_size == local.voxel_size
-    # one z-slice of the stored data: one request (seek table or plain), never more than 2
+    assert len(server.requests) <= 3, server.requests
     server.reset()
-    stored = info.read_slices(info.header.nz - 1, info.header.nz)
+    info.read_slices(info.header.nz - 1, info.header.nz)
     assert len(server.requests) <= 2, server.requests
-    assert np.array_equal(stored, nm.open_mrc(path).read_slices(info.header.nz - 1, info.header.nz))
-    lazy = nm.read(url, lazy=True)
-    assert np.array_equal(lazy.data.compute(), local.data)
-    assert np.array_equal(nm.read(url).data, local.data)
-    assert lazy.path == url and lazy.metadata == local.metadata
 
 
 @pytest.mark.parametrize("kind", ["plain", "mrcz_zstd"])
@@ -227,7 +175,7 @@ def test_missing_file_is_404(server: LoopbackServer) -> None:
 
 @pytest.mark.parametrize("kind", ["plain", "mrcz_zstd", "mrcz_by_mrcz"])
 def test_cut_off_responses(kind: str, server: LoopbackServer) -> None:
-    path = _make(kind, server.root)
+    path, _ = make(kind, server.root)
     url = server.url(path.name)
     info = nm.open_mrc(url)
     info.close()  # drop the cached header block, so the slice comes from the server
@@ -274,3 +222,21 @@ def test_url_helpers() -> None:
 def test_unknown_protocol_is_an_mrcz_error() -> None:
     with pytest.raises(MrczError, match="nosuchproto://x.mrc"):
         nm.open_mrc("nosuchproto://x.mrc")
+
+
+def test_other_fsspec_protocols_read_through_public_calls(tmp_path: Path, server: LoopbackServer) -> None:
+    """Non-HTTP URLs (fsspec's memory filesystem here, a file:// URL, a chained cache) and HTTP with
+    options our client does not take go through fsspec's cat_file/cat_ranges."""
+    fsspec = pytest.importorskip("fsspec")
+    data = _volume((5, 24, 20))
+    path = nm.write(server.root / "f.mrcz", data)
+    with fsspec.open("memory://napari-mrcz-test/f.mrcz", "wb") as fh:
+        fh.write(path.read_bytes())
+    targets = ["memory://napari-mrcz-test/f.mrcz", path.as_uri(), f"simplecache::{server.url('f.mrcz')}"]
+    for url in targets:
+        image = nm.read(url)
+        assert np.array_equal(image.data, data) and image.path == url
+        assert np.array_equal(nm.read(url, lazy=True).data[:, 7, :].compute(), data[:, 7, :])
+    via_fsspec = nm.read(server.url("f.mrcz"), storage_options={"client_kwargs": {}})
+    assert np.array_equal(via_fsspec.data, data)
+    fsspec.filesystem("memory").rm("napari-mrcz-test", recursive=True)

@@ -73,3 +73,22 @@ def test_query_strings_keep_the_suffix(server: LoopbackServer) -> None:
     assert reader is not None
     ((data, kwargs, _),) = layer_tuples(reader(None))
     assert kwargs["name"] == "ours" and np.array_equal(np.asarray(data[5]), DATA[5])
+
+
+@pytest.mark.parametrize("query", ["X-Amz-Signature=ab%2Fcd%3D&X-Amz-Credential=k%2F2026", "sig=%2B%20%25x"])
+def test_viewer_sends_presigned_urls_as_given(query: str, server: LoopbackServer) -> None:
+    """A server that checks the raw request target (as S3 checks a signature) answers 403 to anything
+    re-encoded: the napari reader must send the URL exactly as the user gave it. (Through the reader
+    function: npe2 matches the manifest's ``*.mrcz`` patterns against the whole URL, query included.)"""
+    target = f"/ours.mrcz?{query}"
+    server.signed = {target}
+    server.reset()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}{target}"
+        reader = get_reader(url)
+        assert reader is not None
+        ((data, attributes, kind),) = reader(url)
+        assert kind == "image" and np.array_equal(np.asarray(data[2]), DATA[2])
+        assert {path for _, path, _ in server.requests} == {target}
+    finally:
+        server.signed = None

@@ -3,29 +3,35 @@ walking the chunk headers (with large read-ahead blocks for remote files).
 
 A seek table (:mod:`napari_mrcz.format.seektable`) is trusted only after it verifies: it must sit
 exactly where the header's packed size points, fit in the file, match its CRC-32 and the header
-fields it was written for, and its entries must add up to the packed size, so every chunk it lists
-lies inside the file. Each chunk's own header is then checked against the table when the chunk is
-read (:meth:`ChunkIndex.check_chunk`). Local files are walked anyway and the table compared with
-the walk. A table that fails is ignored with an :class:`MrczWarning` and the walk is used, as for
-files without a table.
+fields it was written for, its entries must add up to the packed size, and the chunk header at every
+offset it lists must give the entry's size. A CRC proves only that the table is the one written, not
+that it is true: a forged table whose entries merge two chunks and split another puts slice z exactly
+on slice z+1's chunk, whose own header agrees, so checking only the chunk read would return another
+slice's values. Checking every entry's header proves the whole chain: chunk 0 starts at the data
+offset, and each verified entry ends where the next chunk really starts. The headers are read in one
+:meth:`~napari_mrcz.io.storage.base.Source.read_ranges` batch (a remote source coalesces them and
+requests in parallel). Each chunk's header is checked again when it is read
+(:meth:`ChunkIndex.check_header`), against a file changed since. A table that fails is ignored with
+an :class:`MrczWarning` and the chunk headers are walked, as for files without a table.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from typing import Any
 
-import numpy as np
-
-from ...errors import MrczWarning
+from ...errors import MrczError, MrczWarning
 from ...format import seektable
-from ...format.chunks import ChunkIndex
+from ...format.chunks import ChunkIndex, check_chunk_header
+from ...format.constants import BLOSC1_HEADER_BYTES
 from ...format.header import Header
-from ..storage.remote import ReadAhead, RemoteSource
+from ..storage.base import Source
+
+HEADER_GAP = 4 * 2**10
+"""Chunk headers closer than this are checked with one request; farther ones each with its own (in
+parallel), so checking a table never downloads the chunks between the headers."""
 
 
-def read_seek_table(source: Any, header: Header, name: str) -> tuple[ChunkIndex | None, str | None]:
+def read_seek_table(source: Source, header: Header, name: str) -> tuple[ChunkIndex | None, str | None]:
     """(index, None) from a valid seek table; (None, None) when the file has none; (None, why) when
     one is present but does not verify. One read of the trailer, none when the file has no room for it."""
     start = header.data_offset + header.packed_bytes
@@ -49,38 +55,45 @@ def read_seek_table(source: Any, header: Header, name: str) -> tuple[ChunkIndex 
     return ChunkIndex(seektable.offsets_from_sizes(header.data_offset, sizes), sizes, trailer_nbytes=n), None
 
 
-def walk_chunks(source: Any, header: Header, name: str) -> ChunkIndex:
-    """Index by reading every chunk header (see :meth:`ChunkIndex.build`); remote files read ahead.
+def walk_chunks(source: Source, header: Header, name: str) -> ChunkIndex:
+    """Index by reading every chunk header (see :meth:`ChunkIndex.build`), with the source's
+    :meth:`~napari_mrcz.io.storage.base.Source.scanner` (remote files read ahead).
 
     Raises
     ------
     ChunkError, UnsupportedError
         As :meth:`ChunkIndex.build`.
     """
-    pread = ReadAhead(source).pread if isinstance(source, RemoteSource) else source.pread
-    return ChunkIndex.build(pread, start=header.data_offset, count=header.nz, slice_nbytes=header.slice_nbytes,
+    return ChunkIndex.build(source.scanner(), start=header.data_offset, count=header.nz, slice_nbytes=header.slice_nbytes,
                             file_size=source.size, source=name)
 
 
-def compare(table: ChunkIndex, walked: ChunkIndex) -> str | None:
-    """Why a verified seek table disagrees with the chunk headers walked in the file, or None."""
-    if len(table) != len(walked):
-        return f"it lists {len(table)} chunks, the file holds {len(walked)}"
-    differ = np.flatnonzero((table.offsets != walked.offsets) | (table.cbytes != walked.cbytes))
-    if differ.size:
-        z = int(differ[0])
-        return (f"entry {z} says {int(table.cbytes[z])} bytes at byte {int(table.offsets[z])}, the chunk "
-                f"header {int(walked.cbytes[z])} bytes at byte {int(walked.offsets[z])}")
+def check_table(source: Source, table: ChunkIndex, slice_nbytes: int) -> str | None:
+    """Why the chunk headers at the table's offsets disagree with its entries, or None (see the module
+    docstring: this proves every entry)."""
+    offsets, sizes = table.offsets.tolist(), table.cbytes.tolist()
+    heads = source.read_ranges([(o, o + BLOSC1_HEADER_BYTES) for o in offsets], HEADER_GAP)
+    for z, raw in enumerate(heads):
+        problem = None
+        if len(raw) < BLOSC1_HEADER_BYTES:
+            problem = "where the file ends"
+        else:
+            try:
+                found = check_chunk_header(raw, slice_nbytes, "chunk").cbytes
+            except MrczError as err:
+                problem = f"where no valid chunk starts ({str(err).split(': ', 1)[-1]})"
+            else:
+                if found != sizes[z]:
+                    problem = f"the chunk header there {found} bytes"
+        if problem:
+            return f"entry {z} says {sizes[z]} bytes at byte {offsets[z]}, {problem}"
     return None
 
 
-def index_chunks(source: Any, header: Header, name: str) -> ChunkIndex:
-    """The chunk index of an MRCZ file.
-
-    Remote files use the seek table when it verifies (no request per slice), else walk their chunk
-    headers with read-ahead. Local files always walk them (microseconds per slice), so every chunk
-    header is checked at open as before, and the table is compared with what the walk found. A table
-    that is present but does not verify or disagrees is ignored with an :class:`MrczWarning`.
+def index_chunks(source: Source, header: Header, name: str) -> ChunkIndex:
+    """The chunk index of an MRCZ file: its seek table when that verifies and every chunk header
+    agrees with it (one batch of 16-byte reads), else the chunk headers walked one after the other.
+    A table that is present but does not verify or disagrees is ignored with an :class:`MrczWarning`.
 
     Raises
     ------
@@ -88,14 +101,12 @@ def index_chunks(source: Any, header: Header, name: str) -> ChunkIndex:
         Walking found a missing, truncated or inconsistent chunk.
     """
     table, problem = read_seek_table(source, header, name)
-    if isinstance(source, RemoteSource) and table is not None:
-        return table
-    walked = walk_chunks(source, header, name)
     if table is not None:
-        mismatch = compare(table, walked)
+        mismatch = check_table(source, table, header.slice_nbytes)
         if mismatch is None:
-            return dataclasses.replace(walked, trailer_nbytes=table.trailer_nbytes)
+            return table
         problem = f"{name}: seek table ignored: {mismatch}"
+    walked = walk_chunks(source, header, name)
     if problem:
         warnings.warn(f"{problem}; the chunk headers were walked instead", MrczWarning, stacklevel=4)
     return walked

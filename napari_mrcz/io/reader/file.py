@@ -14,21 +14,19 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import HeaderError, UnsupportedError
+from ...errors import HeaderError
 from ...format.chunks import ChunkIndex
 from ...format.constants import HEADER_BYTES
-from ...format.header import Header, decode_header, parse_header
+from ...format.header import Header, parse_header
 from ...format.identity import Strictness
 from ...format.metadata import decode_metadata
 from ...values.quantize import tolerance_from_labels
 from ...format.origin import origin_zyx
 from ..codec.blosc import MrczBlosc, blosc2_gil_released, map_slices
-from ..storage.remote import RemoteSource, RunReader, is_url
-from .chunk_index import index_chunks
-from ..storage.paths import PathLike, as_path
 from ..storage.base import Source
-from ..storage.local import FileSource
-from ..storage.memory import decompress_stream, stream_kind
+from ..storage.opening import open_source
+from ..storage.paths import PathLike
+from .chunk_index import index_chunks
 from .tilt import tilt_angles
 
 
@@ -54,7 +52,7 @@ class MrcFileInfo:
     header: Header
     metadata: dict[str, Any]
     extended_header: bytes
-    source: Source | RemoteSource = field(repr=False)
+    source: Source = field(repr=False)
     chunk_index: ChunkIndex | None = field(default=None, repr=False)
 
     @property
@@ -124,10 +122,10 @@ class MrcFileInfo:
                 raise HeaderError(f"{self.path}: truncated: data ends {raw.nbytes - got} bytes early")
         else:
             codec = MrczBlosc(n_threads=n_threads)
-            index, pread = self.chunk_index, self.source.pread
+            index = self.chunk_index
             offsets, sizes = index.offsets, index.cbytes
-            if count > 1 and isinstance(self.source, RemoteSource):  # a request per block, not per slice
-                pread = RunReader(self.source, offsets[start:stop], sizes[start:stop]).pread
+            # a remote source fetches the run's chunks in blocks, in parallel, as the threads ask
+            pread = self.source.planned([(int(offsets[z]), int(offsets[z] + sizes[z])) for z in range(start, stop)])
 
             def decode(i: int, threads: int) -> None:
                 z = start + i
@@ -182,10 +180,6 @@ class MrcFileInfo:
         self.close()
 
 
-def _plain_size(header: Header) -> int:
-    return header.data_offset + header.nz * header.slice_nbytes
-
-
 def open_mrc(
     path: PathLike, *, strict: Strictness = "auto", storage_options: dict[str, Any] | None = None
 ) -> MrcFileInfo:
@@ -195,9 +189,10 @@ def open_mrc(
     ----------
     path
         The file (str, bytes or os.PathLike), or a URL fsspec opens (``https://``, ``s3://``,
-        ``gs://``, ...; needs ``napari-mrcz[remote]``). A remote open costs at most 3 requests: the
-        size, the header block and, for MRCZ, the seek table (files without one are indexed by
-        walking their chunk headers).
+        ``gs://``, ...; needs ``napari-mrcz[remote]``). An HTTP open costs one request for the
+        header block (which also gives the size and the validators), and for MRCZ one for the seek
+        table plus a parallel batch checking the chunk header at each of its entries (files without
+        one are indexed by walking their chunk headers with read-ahead).
     strict
         Files without the ``MAP `` ID and machine stamp (old-style MRC, Amira): True refuses them;
         "auto" (default) opens them with a :class:`MrczWarning` where the header agrees exactly with
@@ -214,45 +209,19 @@ def open_mrc(
     OSError
         The file cannot be opened.
     """
-    if is_url(path):
-        return _open_url(str(path), strict, storage_options)
-    path = as_path(path)
-    source: Source = FileSource(path)
+    location, source = open_source(path, storage_options)
+    try:
+        return mrc_from_source(location, source, strict=strict)
+    except BaseException:
+        source.close()
+        raise
+
+
+def mrc_from_source(path: Path | str, source: Source, *, strict: Strictness = "auto") -> MrcFileInfo:
+    """An opened file from its source (:func:`~napari_mrcz.io.storage.opening.open_source`); ``path``
+    names it in messages. Raises as :func:`open_mrc`."""
     name = str(path)
     head = source.pread(HEADER_BYTES, 0)
-    kind = stream_kind(head)
-    if kind is not None:
-        source.close()
-
-        def needed(raw: bytes) -> int | None:
-            h = decode_header(raw, name)  # for its size; the MAP ID is checked once decompressed
-            return None if h.compressor else _plain_size(h)
-
-        source = decompress_stream(path, kind, needed)
-        head = source.pread(HEADER_BYTES, 0)
-    try:
-        return _open_source(path, source, head, name, strict)
-    except BaseException:
-        source.close()
-        raise
-
-
-def _open_url(url: str, strict: Strictness, storage_options: dict[str, Any] | None) -> MrcFileInfo:
-    source = RemoteSource(url, storage_options)
-    try:
-        head = source.pread(HEADER_BYTES, 0)
-        kind = stream_kind(head)
-        if kind is not None:
-            raise UnsupportedError(f"{url}: {kind}-compressed files cannot be read remotely; download it first")
-        return _open_source(url, source, head, url, strict)
-    except BaseException:
-        source.close()
-        raise
-
-
-def _open_source(
-    path: Path | str, source: Source | RemoteSource, head: bytes, name: str, strict: Strictness
-) -> MrcFileInfo:
     header = parse_header(head, name, strict=strict, file_size=source.size)
     if header.data_offset > source.size:
         raise HeaderError(
@@ -264,7 +233,7 @@ def _open_source(
     index = None
     if header.compressor:
         index = index_chunks(source, header, name)
-    elif _plain_size(header) > source.size:
+    elif header.plain_end > source.size:
         need = header.nz * header.slice_nbytes
         raise HeaderError(
             f"{name}: truncated: the header implies {need} bytes of data from byte "

@@ -47,15 +47,13 @@ class SliceArray(LazyArray):
 
 
 def dask_name(info: MrcFileInfo, *extra: Any) -> str:
-    """A dask graph name that changes when the file does (path, size and time; for URLs the size and
-    version the server reported), so graphs of a replaced file never share cached results."""
+    """A dask graph name that changes when the file does (the source's identity: device, inode, size
+    and time of a local file; size and validators of a URL, or a token of the open when the server
+    gives none), so graphs of a replaced file never share cached results."""
     from dask.base import tokenize
 
-    h = info.header
-    if isinstance(info.path, Path):
-        stat = info.path.stat()
-        return "mrcz-" + tokenize(str(info.path.resolve()), stat.st_mtime_ns, stat.st_size, h.mode, *extra)
-    return "mrcz-" + tokenize(info.path, getattr(info.source, "identity", None), h.mode, *extra)
+    where = str(info.path.resolve()) if isinstance(info.path, Path) else info.path
+    return "mrcz-" + tokenize(where, info.source.identity, info.header.mode, *extra)
 
 
 def as_dask(info: MrcFileInfo, n_threads: int | None = None) -> Any:

@@ -50,6 +50,7 @@ def chunk_for_range(info: MrcFileInfo, z: int, start: int, stop: int) -> tuple[b
     offset, cbytes = int(index.offsets[z]), int(index.cbytes[z])
     what = f"{info.path}: compressed slice {z}"
     head = info.source.pread(min(cbytes, _PREFIX_GUESS), offset)
+    index.check_header(z, head, info.header.slice_nbytes, what)  # the chunk the index promised
     layout = block_layout(head, what)
     if layout is None or start % layout.typesize or stop % layout.typesize:
         return None

@@ -18,7 +18,7 @@ from ...errors import MrczWarning
 from ...format.extended import extended_tilt_angles
 from ...format.header import Header
 from ...format.sidecars import parse_mdoc, parse_tlt
-from ..storage.remote import is_url
+from ..storage.urls import is_url
 
 MAX_SIDECAR_BYTES = 16 * 2**20
 """Sidecars larger than this are not read (an mdoc of a 200-view series is about 200 kB)."""

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 
 from ...errors import MrczError
+from .base import DirectReads, size_excess
 
 
-
-class FileSource:
+class FileSource(DirectReads):
     """A file on disk, read with ``os.pread`` (thread-safe, no shared file position)."""
 
-    stream: str | None = None
+    has_validators = True  # a replaced or rewritten file changes inode, size or mtime
+    container = None
 
     def __init__(self, path: Path, identity: tuple[int, int, int, int] | None = None) -> None:
         self.path = path
@@ -72,6 +73,11 @@ class FileSource:
         st = os.fstat(self._descriptor())
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self._identity
 
+    @property
+    def file_nbytes(self) -> int:
+        """The file's size."""
+        return self.size
+
     def pread(self, n: int, offset: int) -> bytes:
         """Up to ``n`` bytes from ``offset`` (fewer at the end of the file)."""
         return os.pread(self._descriptor(), n, offset)
@@ -86,6 +92,10 @@ class FileSource:
                 break
             done += got
         return done
+
+    def excess(self, end: int) -> str | None:
+        """The file's bytes after ``end``, if any."""
+        return size_excess(self.size, end)
 
     def close(self) -> None:
         """Release the descriptor (reopened on the next read)."""

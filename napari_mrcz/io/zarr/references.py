@@ -27,7 +27,6 @@ from ...format.identity import Strictness
 from ..reader.file import MrcFileInfo, open_mrc
 from ..storage.paths import PathLike, as_path
 from ..storage.remote import is_url
-from ..storage.local import FileSource
 from .attributes import ANGSTROM, METADATA_ATTR, MRC_HEADER_ATTR, ZYX, dims_for, header_attributes, json_safe
 
 ARRAY = "data"
@@ -81,7 +80,7 @@ def references(
     info = open_mrc(path_or_url, strict=strict, storage_options=storage_options)
     with info:
         target = str(as_path(path_or_url).absolute()) if local else str(path_or_url)
-        if local and not isinstance(info.source, FileSource):
+        if info.source.container is not None:  # gzip/bzip2, decompressed in memory: no byte ranges to reference
             raise UnsupportedError(f"{target}: gzip/bzip2-compressed files cannot be referenced; decompress it first")
         return _build(info, target, storage_order)
 
