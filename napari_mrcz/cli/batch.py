@@ -16,12 +16,13 @@ import warnings
 from pathlib import Path
 
 from ..errors import MrczWarning
+from ..format.names import PLAIN_SUFFIXES, READ_SUFFIXES
 from ..io.batch import BatchProgress, ConvertResult, convert_many
 from .info import size_text
 
 EXAMPLES = """
-many files (--out-dir): each IN is a file, a URL, a folder (its .mrcz .mrc .mrcs .map .st .ali .rec .ccp4
-files, also .gz/.bz2) or a quoted glob ('session/**/*.mrc'); outputs keep the stem (EMD-3001.map ->
+many files (--out-dir): each IN is a file, a URL, a folder (its """ + " ".join(READ_SUFFIXES) + """
+files, the plain ones also .gz/.bz2) or a quoted glob ('session/**/*.mrc'); outputs keep the stem (EMD-3001.map ->
 DIR/EMD-3001.mrcz). Files run in parallel on local worker processes (--workers, default the cores) or
 on a dask.distributed cluster (--scheduler; the workers must see IN and DIR at the same paths). A
 re-run skips outputs an earlier run completed with the same settings (recorded in
@@ -37,7 +38,7 @@ def add_arguments(conv: argparse.ArgumentParser) -> None:
     """The options of the many-files form of ``convert``."""
     group = conv.add_argument_group("many files (IN [IN ...] --out-dir DIR)")
     group.add_argument("--out-dir", metavar="DIR", type=Path, help="convert every IN into this folder")
-    group.add_argument("--suffix", default=".mrcz", help="output suffix: .mrcz (default) or .mrc/.map/... for plain MRC")
+    group.add_argument("--suffix", default=".mrcz", help=f"output suffix: .mrcz (default) or one of {' '.join(PLAIN_SUFFIXES)} for plain MRC")
     group.add_argument("--scheduler", metavar="ADDRESS", help="a dask.distributed scheduler (tcp://host:8786)")
     group.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: the cores)")
     group.add_argument("--verify", action="store_true", help="read every output back and compare it with its input")

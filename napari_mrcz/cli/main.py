@@ -48,7 +48,7 @@ run 'napari-mrcz COMMAND --help' for each command's options.""",
   napari-mrcz info --stats movie.mrcz        compute min/max/mean/rms from the data
   napari-mrcz info --json *.mrc | jq '.[0].voxel_size'""",
     "convert": """The output suffix decides the format: .mrcz is compressed (--compressor, default zstd),
-.mrc .mrcs .map .st .ali .rec are plain MRC2014 (readable by IMOD, Relion, mrcfile). Voxel
+""" + " ".join(PLAIN_SUFFIXES) + """ are plain MRC2014 (readable by IMOD, Relion, mrcfile). Voxel
 size, JSON metadata, voltage, C3, gain and other extended headers (FEI, SERI: tilt angles)
 are carried over. The input is read slice by slice and the output written to a temporary
 file renamed into place when complete, so OUT is never left half-written.

@@ -1,30 +1,41 @@
-"""What a file name says about the format to write: the suffix rule every writer shares.
+"""File names: every suffix this package reads or writes, how a name splits into stem and suffixes, the
+plain-vs-MRCZ rule every writer shares, and the names of outputs.
 
 Plain MRC2014 suffixes (IMOD, RELION, CCP4 and EMDB use them) get plain MRC that every MRC reader
-opens; ``.mrcz`` and any other name get MRCZ with the default codec. Pure functions; no I/O.
+opens; ``.mrcz`` and any other name get MRCZ with the default codec. ``.gz``/``.bz2`` wrap a plain
+file and are read (decompressed into memory), never written. Suffixes match case-insensitively; stems
+keep their case. The napari manifest's filename patterns are these tables (a test compares them).
+Pure functions; no I/O.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from typing import Any
 
 from ..errors import MrczError, MrczWarning
 
-PLAIN_SUFFIXES = (".mrc", ".mrcs", ".map", ".st", ".preali", ".ali", ".rec", ".ccp4", ".msk")
-"""Suffixes of plain MRC2014 files (CCP4 maps and masks, IMOD's tilt series and tomograms included);
-case-insensitive."""
+# One tuple per kind of file: add a suffix to its kind and every reader, writer, batch run and the
+# napari manifest (tests/plugin/test_manifest.py) follow.
+MRC_SUFFIXES = (".mrc",)
 MAP_SUFFIXES = (".map", ".ccp4")
 """Density maps: EMDB's and CCP4/CCP-EM's names."""
+MASK_SUFFIXES = (".msk",)
+"""CCP4 masks."""
 IMAGE_STACK_SUFFIXES = (".mrcs", ".st", ".preali", ".ali")
 """Stacks of 2-D images: particle stacks (RELION's .mrcs) and tilt series (IMOD/SerialEM: .st raw,
 .preali prealigned, .ali aligned)."""
 TOMOGRAM_SUFFIXES = (".rec",)
-"""Reconstructed tomograms (IMOD)."""
+"""Reconstructed tomograms (IMOD). IMOD's model files (such as the fiducial model ``.fid``) are not MRC."""
+PLAIN_SUFFIXES = (*MRC_SUFFIXES, *MAP_SUFFIXES, *MASK_SUFFIXES, *IMAGE_STACK_SUFFIXES, *TOMOGRAM_SUFFIXES)
+"""Suffixes of plain MRC2014 files; case-insensitive."""
 COMPRESSED_SUFFIX = ".mrcz"
+READ_SUFFIXES = (COMPRESSED_SUFFIX, *PLAIN_SUFFIXES)
+"""Names the readers claim and batch runs pick from folders and globs."""
 STREAM_SUFFIXES = (".gz", ".bz2")
-"""Read (decompressed into memory), never written."""
+"""Wrap a plain suffix (``.map.gz``); read (decompressed into memory), never written."""
 DEFAULT_COMPRESSOR = "zstd"
 ZARR_SUFFIXES = (".ome.zarr", ".zarr")
 """Folders read and written as OME-Zarr images (with or without a trailing slash); case-insensitive."""
@@ -44,14 +55,84 @@ BY_NAME: Any = _ByName()
 """Default of ``compressor=`` in the writers: decided by the file name (see :func:`compressor_for`)."""
 
 
-def data_suffix(path: str | os.PathLike[str]) -> str:
-    """The lower-case suffix that names the data, under any .gz/.bz2: '.map' for 'emd_1.map.gz', '' for none."""
-    name = os.path.basename(os.fsdecode(path)).lower()
-    for stream in STREAM_SUFFIXES:
-        if name.endswith(stream):
-            name = name[: -len(stream)]
-    stem, dot, suffix = name.rpartition(".")
-    return f".{suffix}" if dot and stem else ""
+def _ending(lower: str, suffixes: tuple[str, ...]) -> str:
+    """The suffix of ``suffixes`` that ``lower`` ends with after at least one character, or ''."""
+    return next((s for s in suffixes if lower.endswith(s) and len(lower) > len(s)), "")
+
+
+def split_name(name: str) -> tuple[str, str, str]:
+    """(stem, MRC suffix, stream suffix) of a file name; the suffixes lower case, '' where absent.
+
+    ``"EMD-1.MAP.gz"`` → ``("EMD-1", ".map", ".gz")``; ``"x.mrcz"`` → ``("x", ".mrcz", "")``;
+    ``"frames.tif"`` → ``("frames.tif", "", "")`` (see :func:`stem` for output names).
+    """
+    stream = _ending(name.lower(), STREAM_SUFFIXES)
+    inner = name[: len(name) - len(stream)]
+    suffix = _ending(inner.lower(), READ_SUFFIXES)
+    return inner[: len(inner) - len(suffix)], suffix, stream
+
+
+def mrc_suffix(name: str) -> str:
+    """The MRC suffix of a file name, lower case, behind any ``.gz``/``.bz2`` ('' for none)."""
+    return split_name(name)[1]
+
+
+def is_mrc_name(name: str) -> bool:
+    """Whether a file name is one this package reads: an MRC suffix (:data:`READ_SUFFIXES`), or a plain
+    one wrapped in ``.gz``/``.bz2`` (``.map.gz``; compressing an MRCZ file again gains nothing)."""
+    _, suffix, stream = split_name(name)
+    return suffix in PLAIN_SUFFIXES if stream else bool(suffix)
+
+
+def stem(name: str) -> str:
+    """A file name without ``.gz``/``.bz2`` and its MRC suffix, or its last suffix when it has no MRC
+    suffix (``raw.tif`` → ``raw``): what an output named after it keeps."""
+    base, suffix, stream = split_name(name)
+    if suffix or not base:
+        return base
+    return base if stream else (os.path.splitext(base)[0] or base)
+
+
+def output_name(name: str, suffix: str) -> str:
+    """The name of the output converted from a file named ``name``: its :func:`stem` plus ``suffix``
+    (``EMD-3001.map.gz``, ``.mrcz`` → ``EMD-3001.mrcz``)."""
+    return stem(name) + suffix
+
+
+def with_default_suffix(path: str, suffix: str) -> str:
+    """``path`` as given when its name has a suffix, else with ``suffix`` added (napari's save dialog
+    may pass a bare name)."""
+    return path if os.path.splitext(os.path.basename(path))[1] else path + suffix
+
+
+def safe_stem(name: str) -> str:
+    """A layer name as a file name stem: letters, digits, ``_.- `` kept, anything else ``_``; ``layer``
+    for an empty name."""
+    return re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "layer"
+
+
+def layer_file_name(layer_name: str, taken: set[str], suffix: str = COMPRESSED_SUFFIX) -> str:
+    """A safe file name (:func:`safe_stem`) for a napari layer inside a folder, unique
+    (case-insensitively) among ``taken``, which it joins: ``-2``, ``-3`` ... for repeats."""
+    base = safe_stem(layer_name)
+    candidate, n = f"{base}{suffix}", 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{base}-{n}{suffix}"
+    taken.add(candidate.lower())
+    return candidate
+
+
+def sidecar_names(name: str) -> list[str]:
+    """The names of the tilt-angle files that may sit beside an image named ``name``, in the order they
+    are tried: SerialEM's ``<name>.mdoc`` (without ``.gz``/``.bz2``), IMOD's ``<stem>.rawtlt`` and
+    ``<stem>.tlt`` (``.tlt`` first for an aligned ``.ali`` stack, whose refined angles it holds)."""
+    base, suffix, stream = split_name(name)
+    image = name[: len(name) - len(stream)]
+    if not suffix:  # an unknown suffix: IMOD's stem drops it as the MRC suffix would be
+        base = os.path.splitext(image)[0]
+    tlt = [f"{base}.tlt", f"{base}.rawtlt"] if suffix == ".ali" else [f"{base}.rawtlt", f"{base}.tlt"]
+    return [f"{image}.mdoc", *tlt]
 
 
 def suffix_kind(path: str | os.PathLike[str]) -> str:
@@ -120,3 +201,19 @@ def plain_name(name: str) -> str | None:
     if suffix_kind(name) != "mrcz":
         return None
     return name[: -len(COMPRESSED_SUFFIX)] + PLAIN_SUFFIXES[0]
+
+
+def check_output_suffix(suffix: str) -> str:
+    """'mrcz' or 'plain': the kind of output a batch ``suffix`` names (the rule of :func:`suffix_kind`).
+
+    Raises
+    ------
+    MrczError
+        ``suffix`` is not one suffix ('.mrcz' or a plain MRC suffix).
+    """
+    kind = suffix_kind("x" + suffix)
+    if not suffix.startswith(".") or os.sep in suffix or kind not in ("mrcz", "plain"):
+        raise MrczError(
+            f"output suffix {suffix!r} is not an MRC suffix: use {COMPRESSED_SUFFIX} or one of {', '.join(PLAIN_SUFFIXES)}"
+        )
+    return kind

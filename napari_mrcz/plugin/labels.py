@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import MrczError
-from .writer import default_codec, save_image, with_suffix, writer_hook
+from ..format.names import COMPRESSED_SUFFIX, with_default_suffix
+from .writer import default_codec, save_image, writer_hook
 
 LABELS_MARKER = "napari-mrcz labels"
 """The MRC header label that marks a file written from a napari Labels layer."""
@@ -79,10 +80,10 @@ def save_labels(path: str | os.PathLike[str], data: Any, attributes: dict[str, A
 def write_labels_mrcz(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: a Labels layer to MRCZ with the default codec."""
     compressor, clevel = default_codec()
-    return [save_labels(with_suffix(path, ".mrcz"), data, attributes, compressor=compressor, clevel=clevel)]
+    return [save_labels(with_default_suffix(path, COMPRESSED_SUFFIX), data, attributes, compressor=compressor, clevel=clevel)]
 
 
 @writer_hook
 def write_labels_mrc(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: a Labels layer to plain MRC2014."""
-    return [save_labels(with_suffix(path, ".mrc"), data, attributes, compressor=None)]
+    return [save_labels(with_default_suffix(path, ".mrc"), data, attributes, compressor=None)]

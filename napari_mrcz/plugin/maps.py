@@ -26,7 +26,7 @@ import numpy as np
 
 from ..format.constants import ISPG_IMAGE_STACK
 from ..format.kept import MAX_CRYSTAL_SPACE_GROUP
-from ..format.names import IMAGE_STACK_SUFFIXES, MAP_SUFFIXES, TOMOGRAM_SUFFIXES, data_suffix
+from ..format.names import IMAGE_STACK_SUFFIXES, MAP_SUFFIXES, TOMOGRAM_SUFFIXES, mrc_suffix
 from ..io.reader.file import MrcFileInfo
 
 MIN_BOX_ASPECT = 0.75
@@ -51,7 +51,7 @@ def volume_kind(info: MrcFileInfo) -> str:
     if len(shape) != 3:
         return IMAGE
     name = Path(str(info.path)).name
-    suffix = data_suffix(name)
+    suffix = mrc_suffix(name)
     if info.tilt_angles is not None or h.ispg == ISPG_IMAGE_STACK or suffix in IMAGE_STACK_SUFFIXES:
         return STACK
     if suffix in TOMOGRAM_SUFFIXES:

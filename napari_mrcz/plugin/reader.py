@@ -26,7 +26,7 @@ from . import placement as _placement
 from . import viewer as _viewer
 from .. import config
 from ..errors import MrczError, MrczWarning
-from ..format.names import COMPRESSED_SUFFIX, PLAIN_SUFFIXES, STREAM_SUFFIXES
+from ..format import names
 from ..io.reader.array import LazyArray
 from ..io.reader.multiscale import display_levels, needs_multiscale
 from ..io.reader.file import MrcFileInfo, open_mrc
@@ -34,8 +34,6 @@ from ..io.reader.read import read
 from ..io.storage.remote import is_url, url_name
 from .labels import LABELS_MARKER
 
-SUFFIXES = (COMPRESSED_SUFFIX, *PLAIN_SUFFIXES)
-"""Names this reader claims (:mod:`napari_mrcz.format.names`); .gz/.bz2 of the plain ones too."""
 PHASE_COLORMAP = "twilight"
 """A cyclic colormap: phases of -π and π look the same, as they are."""
 
@@ -44,12 +42,9 @@ ReaderFunction = Callable[[Any], list[Any]]
 
 
 def claims(path: str | os.PathLike[str]) -> bool:
-    """True when the file name (of a path or URL) has an extension this reader opens (case-insensitive)."""
-    name = (url_name(path) if is_url(path) else os.fspath(path)).lower()
-    for stream in STREAM_SUFFIXES:
-        if name.endswith(stream):
-            return name[: -len(stream)].endswith(PLAIN_SUFFIXES)
-    return name.endswith(SUFFIXES)
+    """True when the file name (of a path or URL) has an extension this reader opens (case-insensitive;
+    :func:`napari_mrcz.format.names.is_mrc_name`: .gz/.bz2 of the plain ones too)."""
+    return names.is_mrc_name(url_name(path) if is_url(path) else os.path.basename(os.fspath(path)))
 
 
 def _files(path: Any) -> list[str]:
@@ -110,10 +105,7 @@ class _Phase(LazyArray):
 
 
 def _name(info: MrcFileInfo) -> str:
-    name = url_name(info.path) if is_url(info.path) else Path(info.path).name
-    for suffix in (*STREAM_SUFFIXES, *SUFFIXES):
-        name = name[: -len(suffix)] if name.lower().endswith(suffix) else name
-    return name
+    return names.split_name(url_name(info.path) if is_url(info.path) else Path(info.path).name)[0]
 
 
 def file_layers(info: MrcFileInfo, lazy: bool | None = None, layer_type: str | None = None) -> list[LayerData]:

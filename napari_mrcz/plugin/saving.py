@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from . import viewer as _viewer
 from .labels import save_labels
-from .writer import safe_stem, save_image
+from ..format.names import safe_stem
+from .writer import save_image
 from ..errors import MrczError, MrczWarning
 from ..io.storage.remote import is_url
 

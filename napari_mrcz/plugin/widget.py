@@ -27,6 +27,7 @@ from . import viewer as _viewer
 from .writer import default_codec, default_tolerance, resolve_tolerance
 from ..io.codec.blosc import MrczBlosc, default_threads
 from ..format.constants import WRITABLE_COMPRESSORS
+from ..format.names import COMPRESSED_SUFFIX, PLAIN_SUFFIXES
 from ..errors import MrczError
 from ..values.dtypes import storage_dtype
 from ..values.quantize import parse_tolerance, quantize
@@ -158,7 +159,7 @@ class SaveMrczWidget(Container):
         self._layer = ComboBox(label="Layer", choices=self._image_layers)
         self._voxel = LineEdit(label="Voxel size (Å)", value="")
         self._voxel.tooltip = "Correct the layer's voxel size: one number, or z, y, x. Written when the layer is saved."
-        self._path = FileEdit(label="Output", mode="w", filter="MRC files (*.mrcz *.mrc *.mrcs *.map)")
+        self._path = FileEdit(label="Output", mode="w", filter=f"MRC files ({' '.join('*' + s for s in (COMPRESSED_SUFFIX, *PLAIN_SUFFIXES))})")
         self._compressor = ComboBox(label="Compressor", choices=COMPRESSORS, value=compressor)
         self._clevel = SpinBox(label="Level", min=1, max=9, value=clevel)
         self._shuffle = ComboBox(label="Shuffle", choices=["auto", "bit", "byte", "none"], value="auto")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +21,7 @@ from . import layer as _layer
 from . import placement as _placement
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..errors import MrczError
+from ..format.names import COMPRESSED_SUFFIX, layer_file_name, stem, with_default_suffix
 from ..values.noise import suggest_tolerance
 from ..values.quantize import check_tolerance, parse_tolerance
 from ..io.writer.write import write
@@ -156,7 +156,7 @@ def save_image(
         return write(path, data, progress=progress, **arguments)
     from napari.utils import progress as progress_bar
 
-    name = attributes.get("name") or Path(path).stem
+    name = attributes.get("name") or stem(Path(path).name)
     with progress_bar(total=slices, desc=f"Saving {name}") as bar:
 
         def advance(done: int, _in: int, _out: int) -> None:
@@ -178,10 +178,6 @@ def _check_not_source(path: str | os.PathLike[str], attributes: dict[str, Any]) 
         )
 
 
-def with_suffix(path: str, suffix: str) -> str:
-    return path if Path(path).suffix else path + suffix
-
-
 def writer_hook(function: Any) -> Any:
     """Writer hooks raise :class:`LayerNotSavedError` (with the core's message) for MrczError."""
 
@@ -199,7 +195,7 @@ def writer_hook(function: Any) -> Any:
 def write_mrcz(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: an image layer to MRCZ with the default codec and tolerance."""
     compressor, clevel = default_codec()
-    target = with_suffix(path, ".mrcz")
+    target = with_default_suffix(path, COMPRESSED_SUFFIX)
     return [str(save_image(target, data, attributes, compressor=compressor, clevel=clevel, tolerance=default_tolerance()))]
 
 
@@ -207,23 +203,7 @@ def write_mrcz(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
 def write_mrc(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """npe2 single-layer writer: an image layer to plain MRC2014 (IMOD, Relion, ChimeraX), always
     lossless: the tolerance setting is for compressed files, where rounding makes them smaller."""
-    return [str(save_image(with_suffix(path, ".mrc"), data, attributes, compressor=None))]
-
-
-def safe_stem(name: str) -> str:
-    """A layer name as a file name stem: letters, digits, ``_.- `` kept, anything else ``_``."""
-    return re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "layer"
-
-
-def file_name(name: str, taken: set[str]) -> str:
-    """A safe, unique ``<name>.mrcz`` for a layer name inside a folder."""
-    stem = safe_stem(name)
-    candidate, n = f"{stem}.mrcz", 1
-    while candidate.lower() in taken:
-        n += 1
-        candidate = f"{stem}-{n}.mrcz"
-    taken.add(candidate.lower())
-    return candidate
+    return [str(save_image(with_default_suffix(path, ".mrc"), data, attributes, compressor=None))]
 
 
 @writer_hook
@@ -249,6 +229,6 @@ def write_mrcz_folder(path: str, layer_data: list[tuple[Any, dict[str, Any], str
     for data, attributes, layer_type in layer_data:
         if layer_type != "image":
             continue
-        target = folder / file_name(str(attributes.get("name", "layer")), taken)
+        target = folder / layer_file_name(str(attributes.get("name", "layer")), taken)
         written.append(str(save_image(target, data, attributes, compressor=compressor, clevel=clevel, tolerance=tolerance)))
     return written

@@ -100,3 +100,21 @@ def test_wheel_ships_the_manifest(tmp_path: Path) -> None:
         assert z.read("napari_mrcz/napari.yaml") == (ROOT / "napari.yaml").read_bytes()
         (entry_points,) = [n for n in z.namelist() if n.endswith(".dist-info/entry_points.txt")]
         assert "napari-mrcz = napari_mrcz:napari.yaml" in z.read(entry_points).decode()
+
+
+def test_filename_patterns_are_the_names_table(manifest: npe2.PluginManifest) -> None:
+    """The reader's patterns and the writers' extensions are napari_mrcz.format.names' tables, no more,
+    no less: a suffix added there must be added to napari.yaml."""
+    from napari_mrcz.format import names
+
+    (reader,) = manifest.contributions.readers
+    expected = {f"*{s}" for s in names.READ_SUFFIXES}
+    expected |= {f"*{s}{w}" for s in names.PLAIN_SUFFIXES for w in names.STREAM_SUFFIXES}
+    assert sorted(reader.filename_patterns) == sorted(expected)
+    assert len(reader.filename_patterns) == len(expected)
+    writers = {w.command: w for w in manifest.contributions.writers}
+    for command in ("napari-mrcz.write_mrcz", "napari-mrcz.write_labels_mrcz"):
+        assert writers[command].filename_extensions == [names.COMPRESSED_SUFFIX]
+    for command in ("napari-mrcz.write_mrc", "napari-mrcz.write_labels_mrc"):
+        assert sorted(writers[command].filename_extensions) == sorted(names.PLAIN_SUFFIXES)
+        assert all(names.compressor_for("x" + s) is None for s in writers[command].filename_extensions)

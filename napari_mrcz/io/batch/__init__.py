@@ -9,8 +9,8 @@ returns one :class:`ConvertResult` per file. It parses no bytes itself. May impo
 
 from __future__ import annotations
 
-from .plan import INPUT_SUFFIXES, ConvertResult
+from .plan import ConvertResult
 from .run import BatchProgress, convert_many
 from .verify import compare_files
 
-__all__ = ["INPUT_SUFFIXES", "BatchProgress", "ConvertResult", "compare_files", "convert_many"]
+__all__ = ["BatchProgress", "ConvertResult", "compare_files", "convert_many"]

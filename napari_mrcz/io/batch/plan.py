@@ -17,14 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import MrczError
-from ...format.names import is_zarr
+from ...format import names
 from ..storage.remote import is_url, url_name
 
 PathLike = str | os.PathLike[str]
-COMPRESSED_SUFFIX = ".mrcz"
-INPUT_SUFFIXES = (".mrcz", ".mrc", ".mrcs", ".map", ".st", ".ali", ".rec", ".ccp4")
-"""Names picked from folders and globs (case-insensitive), each also with ``.gz`` or ``.bz2``."""
-STREAM_SUFFIXES = (".gz", ".bz2")
 Status = Literal["done", "skipped", "failed"]
 Source = Path | str
 """An input: an absolute local path, or a URL (``https://``, ``s3://``, ... through fsspec)."""
@@ -84,57 +80,41 @@ def file_size(path: PathLike) -> int:
 
 
 def output_compressor(suffix: str, compressor: str | None) -> str | None:
-    """The compressor for outputs named ``*suffix``: ``.mrcz`` compressed (default zstd), other MRC
-    suffixes plain (``compressor`` must then be None or ``"none"``).
+    """The compressor for outputs named ``*suffix``: ``.mrcz`` compressed (default zstd), plain MRC
+    suffixes (:data:`napari_mrcz.format.names.PLAIN_SUFFIXES`) plain (``compressor`` must then be None
+    or ``"none"``).
 
     Raises
     ------
     MrczError
         An unknown suffix, or a compressor that contradicts it.
     """
-    suffix = suffix.lower()
-    if is_zarr(suffix):  # OME-Zarr: convert_file writes it by the name
+    if names.is_zarr(suffix):  # OME-Zarr: convert_file writes it by the name
         return None
-    if suffix == COMPRESSED_SUFFIX:
+    if names.check_output_suffix(suffix) == "mrcz":
         if compressor == "none":
             raise MrczError("a .mrcz output is compressed; use suffix='.mrc' for plain MRC")
-        return compressor or "zstd"
-    if suffix in INPUT_SUFFIXES:
-        if compressor not in (None, "none"):
-            raise MrczError(f"{suffix} output is plain MRC; use suffix='.mrcz' to compress it")
-        return None
-    raise MrczError(f"output suffix {suffix!r} is not an MRC suffix: use .mrcz or one of {', '.join(INPUT_SUFFIXES[1:])}")
+        return compressor or names.DEFAULT_COMPRESSOR
+    if compressor not in (None, "none"):
+        raise MrczError(f"{suffix} output is plain MRC; use suffix='.mrcz' to compress it")
+    return None
 
 
-def is_mrc_name(name: str) -> bool:
-    """Whether a file name has an MRC suffix (optionally followed by .gz/.bz2); hidden names are not."""
-    lower = name.lower()
-    for stream in STREAM_SUFFIXES:
-        if lower.endswith(stream):
-            lower = lower[: -len(stream)]
-            break
-    return not name.startswith(".") and lower.endswith(INPUT_SUFFIXES)
+def is_input_name(name: str) -> bool:
+    """Whether a folder or glob picks a file of this name: an MRC name that is not hidden."""
+    return not name.startswith(".") and names.is_mrc_name(name)
 
 
 def output_name(source: Source, suffix: str) -> str:
-    """The output file name: the input's name without ``.gz``/``.bz2`` and its MRC suffix, plus ``suffix``."""
-    full = url_name(source) if isinstance(source, str) else source.name
-    name = full
-    for extra in (STREAM_SUFFIXES, INPUT_SUFFIXES):
-        for known in extra:
-            if name.lower().endswith(known) and len(name) > len(known):
-                name = name[: -len(known)]
-                break
-    if name == full:  # an explicitly named file without an MRC suffix
-        name = Path(full).stem or name
-    return name + suffix
+    """The output file name: the input's stem (see :func:`napari_mrcz.format.names.stem`) plus ``suffix``."""
+    return names.output_name(url_name(source) if isinstance(source, str) else source.name, suffix)
 
 
 def expand_inputs(inputs: Iterable[PathLike]) -> tuple[list[Source], list[ConvertResult]]:
     """Files named by ``inputs``, in order, each once; and a failure for each input that names none.
 
     A URL is taken as it is (one file; its workers read it). A file is taken whatever its name. A
-    folder gives its MRC files (see :data:`INPUT_SUFFIXES`; not its subfolders, not hidden files). Any
+    folder gives its MRC files (see :func:`is_input_name`; not its subfolders, not hidden files). Any
     other input is a glob pattern (``**`` matches subfolders), giving the MRC files it matches.
     """
     found: dict[Source, None] = {}
@@ -148,12 +128,12 @@ def expand_inputs(inputs: Iterable[PathLike]) -> tuple[list[Source], list[Conver
         if path.is_file():
             matches = [path]
         elif path.is_dir():
-            matches = sorted(p for p in path.iterdir() if is_mrc_name(p.name) and p.is_file())
+            matches = sorted(p for p in path.iterdir() if is_input_name(p.name) and p.is_file())
             if not matches:
-                failed.append(ConvertResult(text, None, "failed", f"the folder has no MRC files ({', '.join(INPUT_SUFFIXES)})"))
+                failed.append(ConvertResult(text, None, "failed", f"the folder has no MRC files ({', '.join(names.READ_SUFFIXES)})"))
         elif glob.has_magic(text):
             hits = sorted(Path(p) for p in glob.glob(text, recursive=True))
-            matches = [p for p in hits if is_mrc_name(p.name) and p.is_file()]
+            matches = [p for p in hits if is_input_name(p.name) and p.is_file()]
             if not matches:
                 what = "matches no MRC file" if hits else "matches nothing"
                 failed.append(ConvertResult(text, None, "failed", what))

@@ -78,8 +78,8 @@ def convert_many(
     Parameters
     ----------
     inputs
-        Files (any name), folders (their ``.mrcz .mrc .mrcs .map .st .ali .rec .ccp4`` files, also
-        ``.gz``/``.bz2``; not subfolders), glob patterns (``**`` for subfolders) and URLs (``https://``,
+        Files (any name), folders (their MRC files, :data:`napari_mrcz.format.names.READ_SUFFIXES`,
+        the plain ones also ``.gz``/``.bz2``; not subfolders), glob patterns (``**`` for subfolders) and URLs (``https://``,
         ``s3://``, ...; needs ``napari-mrcz[remote]`` on the workers), in any mix; a file named twice is
         converted once.
     out_dir

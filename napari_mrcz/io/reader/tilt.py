@@ -17,23 +17,17 @@ import numpy as np
 from ...errors import MrczWarning
 from ...format.extended import extended_tilt_angles
 from ...format.header import Header
+from ...format.names import sidecar_names
 from ...format.sidecars import parse_mdoc, parse_tlt
 from ..storage.urls import is_url
 
 MAX_SIDECAR_BYTES = 16 * 2**20
 """Sidecars larger than this are not read (an mdoc of a 200-view series is about 200 kB)."""
-_STREAM_SUFFIXES = (".gz", ".bz2")
 
 
 def sidecar_paths(path: Path) -> list[Path]:
     """Where the sidecars of ``path`` would be, in the order they are tried."""
-    stem = path.name
-    for suffix in _STREAM_SUFFIXES:
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-    image_name, base = stem, Path(stem).stem
-    tlt = [f"{base}.tlt", f"{base}.rawtlt"] if Path(stem).suffix.lower() == ".ali" else [f"{base}.rawtlt", f"{base}.tlt"]
-    return [path.with_name(name) for name in (f"{image_name}.mdoc", *tlt)]
+    return [path.with_name(name) for name in sidecar_names(path.name)]
 
 
 def _read_text(path: Path) -> str | None:

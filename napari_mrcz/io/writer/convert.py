@@ -102,7 +102,7 @@ def convert_file(
         The output file; written to a temporary file beside it and renamed into place when complete.
     compressor, clevel, shuffle, n_threads
         As for :func:`napari_mrcz.write`: by default ``dst``'s suffix decides (plain MRC2014 for
-        .mrc .mrcs .map .st .ali .rec .ccp4 .msk, zstd otherwise); ``compressor=None`` writes plain MRC2014.
+        :data:`~napari_mrcz.format.names.PLAIN_SUFFIXES`, zstd otherwise); ``compressor=None`` writes plain MRC2014.
     keep_metadata
         Carry the JSON metadata over (False: plain files that pass ``mrcfile.validate``).
     overwrite

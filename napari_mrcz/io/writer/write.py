@@ -82,7 +82,7 @@ def write(
         :func:`napari_mrcz.format.kept.merged_labels`).
     compressor
         'zstd', 'lz4', 'lz4hc', 'zlib', 'blosclz', or None for plain MRC. Not given: plain MRC for
-        the plain suffixes (.mrc .mrcs .map .st .ali .rec .ccp4 .msk, any case), which mrcfile, IMOD
+        the plain suffixes (.mrc .mrcs .map .ccp4 .msk .st .preali .ali .rec, any case: :data:`~napari_mrcz.format.names.PLAIN_SUFFIXES`), which mrcfile, IMOD
         and RELION read; zstd for .mrcz and any other name. A compressor given with a plain suffix
         writes MRCZ and warns (only mrcz-aware readers open it).
     clevel
