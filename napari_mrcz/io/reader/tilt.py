@@ -36,7 +36,7 @@ def _read_text(path: Path) -> str | None:
             return None
         if path.stat().st_size > MAX_SIDECAR_BYTES:
             raise ValueError(f"larger than {MAX_SIDECAR_BYTES // 2**20} MiB")
-        return path.read_bytes().decode("utf-8", errors="replace")
+        return path.read_bytes().decode("utf-8-sig", errors="replace")  # a BOM, as Windows editors save
     except (OSError, ValueError) as err:
         warnings.warn(f"{path}: tilt angles ignored: {err}", MrczWarning, stacklevel=4)
         return None
