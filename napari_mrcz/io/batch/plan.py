@@ -161,7 +161,8 @@ def plan_outputs(files: list[Source], out_dir: Path, suffix: str) -> tuple[list[
         sharing = by_output[output.name.lower()]
         if len(sharing) > 1:
             others = ", ".join(str(p) for p in sharing if p != path)
-            why = f"{others} would also be written to {output.name}"
+            why = (f"{others} would also be written to {output.name} (and holds other data): convert them "
+                   "into different --out-dir folders, or rename one")
         elif os.path.normcase(os.path.realpath(output)) in inputs:
             why = f"{output} is an input; choose another --out-dir or suffix"
         else:

@@ -36,8 +36,9 @@ def _stat(path: Path) -> dict[str, int] | None:
 
 def fingerprint(source: Path | str) -> dict[str, Any] | None:
     """What identifies an input's content cheaply: size and modification time of a local file; size and
-    version (ETag, Last-Modified, ... as the server reports them) of a URL, one metadata request.
-    None when it cannot be reached (the conversion then fails with the reason)."""
+    version (ETag, Last-Modified, ... as the server reports them) of a URL, one metadata request; a URL
+    without any has an empty version, which never counts as unchanged (:func:`identifies`). None when
+    it cannot be reached (the conversion then fails with the reason)."""
     if not isinstance(source, str):
         return _stat(source)
     from ..storage.remote import RemoteSource
@@ -47,6 +48,13 @@ def fingerprint(source: Path | str) -> dict[str, Any] | None:
     except MrczError:
         return None
     return {"size": size, "version": version}
+
+
+def identifies(source_print: dict[str, Any] | None) -> bool:
+    """Whether a :func:`fingerprint` tells an input's content apart: not for an unreachable input, nor a
+    URL whose server sends no validator (ETag, Last-Modified, ...), whose file may change at the same
+    size: those are converted on every run, never kept stale."""
+    return source_print is not None and source_print.get("version", True) != []
 
 
 class RunRecord:
@@ -62,6 +70,7 @@ class RunRecord:
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / RECORD_NAME
+        self._folder = os.path.normcase(os.path.realpath(out_dir))
         self._lock_path = out_dir / LOCK_NAME
         self.entries: dict[str, dict[str, Any]] = {}
         self._lock_fd: int | None = None
@@ -118,6 +127,15 @@ class RunRecord:
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
 
+    def is_output(self, source: Path | str) -> bool:
+        """Whether ``source`` is an output this folder's record holds (converted from another input): an
+        output folder inside the inputs (the same folder, or under a ``**`` glob) is not read back as input
+        on the next run."""
+        if not isinstance(source, Path) or os.path.normcase(os.path.realpath(source.parent)) != self._folder:
+            return False
+        entry = self.entries.get(source.name)
+        return entry is not None and entry.get("input") != str(source)
+
     def state(self, source: Path | str, source_print: dict[str, Any] | None, output: Path,
               settings: dict[str, Any]) -> State:
         """``complete`` if ``output`` is recorded as converted from ``source`` as it is now
@@ -126,7 +144,7 @@ class RunRecord:
         entry = self.entries.get(output.name)
         if (
             entry is None
-            or source_print is None
+            or not identifies(source_print)
             or entry.get("input") != str(source)
             or entry.get("input_stat") != source_print
             or entry.get("output_stat") != _stat(output)

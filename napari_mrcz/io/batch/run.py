@@ -23,6 +23,7 @@ from ...errors import MrczError
 from ...values.precision import check_dtype
 from ...values.quantize import check_tolerance, parse_tolerance
 from ..codec.blosc import available_cores, default_threads
+from .duplicates import drop_duplicates
 from .plan import ConvertResult, PathLike, expand_inputs, file_size, output_compressor, plan_outputs
 from .record import RunRecord, fingerprint, remove_partial
 from .task import Job, Settings, reason, run_job
@@ -139,13 +140,15 @@ def convert_many(
         raise MrczError("workers must be at least 1, and applies only without a scheduler")
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
-    files, unfound = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
-    prints = {str(source): fingerprint(source) for source in files}  # before any conversion starts
-    size = {name: (found or {}).get("size", 0) for name, found in prints.items()}
-    pairs, clashing = plan_outputs(files, out, suffix)
+    found, unfound = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
     settings = Settings(compressor, clevel, shuffle, keep_metadata, verify, threads, strict, tolerance, dtype)
-    results = {r.input: dataclasses.replace(r, bytes_in=size[r.input]) for r in clashing}
     with RunRecord(out) as record:
+        files = [source for source in found if not record.is_output(source)]  # an earlier run's, in the inputs
+        prints = {str(source): fingerprint(source) for source in files}  # before any conversion starts
+        size = {name: (print_ or {}).get("size", 0) for name, print_ in prints.items()}
+        unique, duplicates = drop_duplicates(files, out, suffix)
+        pairs, clashing = plan_outputs(unique, out, suffix)
+        results = {r.input: dataclasses.replace(r, bytes_in=size[r.input]) for r in (*duplicates, *clashing)}
         remove_partial(out, {output.name for _, output in pairs})
         jobs = []
         for source, output in pairs:
