@@ -3,6 +3,8 @@ test starts, on the command's own local workers, killed mid-run and run again.""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ from napari_mrcz.io.writer.convert import convert_file
 from test_cli import run
 
 pytest.importorskip("distributed")
+mrcfile = pytest.importorskip("mrcfile")
 
 
 @pytest.mark.slow
@@ -154,3 +157,55 @@ def _wait_for_group_exit(pgid: int, timeout: float = 30) -> None:
         time.sleep(0.05)
     os.killpg(pgid, signal.SIGKILL)
     pytest.fail("worker processes outlived the interrupted command")
+
+
+@pytest.mark.parametrize("suffix", [".msk", ".PREALI"])  # every suffix: tests/format/test_names.py
+def test_every_plain_suffix_single_file_convert_writes_is_a_batch_suffix(suffix: str, dask_scheduler: str,
+                                                                         tmp_path: Path) -> None:
+    """One rule for names: whatever plain suffix ``convert IN OUT`` writes, ``--suffix`` accepts (.msk too)."""
+    source = make_session(tmp_path / "in", 1)[0]
+    single = run("convert", source, tmp_path / f"single{suffix}", "-q")
+    assert single.returncode == 0, single.stderr
+    many = run("convert", source, "--out-dir", tmp_path / "out", "--suffix", suffix, "--scheduler", dask_scheduler,
+               "--verify", "--json")
+    assert many.returncode == 0, many.stderr
+    (result,) = json.loads(many.stdout)
+    assert result["status"] == "done" and result["output"] == str(tmp_path / "out" / f"frames_000{suffix}")
+    with mrcfile.open(result["output"]) as plain:  # plain MRC2014
+        assert np.array_equal(plain.data, nm.read(source).data)
+
+
+@pytest.mark.parametrize("layout", ["same folder", "** glob"])
+def test_output_folder_inside_the_inputs_resumes(layout: str, dask_scheduler: str, tmp_path: Path) -> None:
+    inputs = make_session(tmp_path / "session", 3)
+    folder = inputs[0].parent
+    args = [folder, "--out-dir", folder] if layout == "same folder" else [folder / "**", "--out-dir", folder / "out"]
+    first = run("convert", *args, "--scheduler", dask_scheduler)
+    assert first.returncode == 0, first.stderr
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*.mrc*")}
+    again = run("convert", *args, "--scheduler", dask_scheduler)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[-1].startswith("3 files: 0 done, 3 skipped, 0 failed")
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.mrc*")} == before
+
+
+def test_map_beside_its_bz2_converts_once(dask_scheduler: str, tmp_path: Path) -> None:
+    """A typical EMDB download folder: EMD-1.map and EMD-1.map.bz2 are one map; a third, different
+    EMD-2.map.gz beside a different EMD-2.map is a true clash, named with its fix."""
+    folder = tmp_path / "emdb"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for name in ("EMD-1.map", "EMD-2.map", "other.map"):
+        nm.write(folder / name, rng.normal(size=(4, 6, 6)).astype(np.float32), compressor=None)
+    (folder / "EMD-1.map.bz2").write_bytes(bz2.compress((folder / "EMD-1.map").read_bytes()))
+    result = run("convert", folder / "EMD-1.map.bz2", folder / "EMD-1.map", "--out-dir", tmp_path / "out",
+                 "--scheduler", dask_scheduler, "--json")
+    assert result.returncode == 0, result.stderr
+    got = {Path(r["input"]).name: r for r in json.loads(result.stdout)}
+    assert got["EMD-1.map"]["status"] == "done" and got["EMD-1.map.bz2"]["status"] == "skipped"
+    assert "the same file as" in got["EMD-1.map.bz2"]["reason"]
+    (folder / "EMD-2.map.gz").write_bytes(gzip.compress((folder / "other.map").read_bytes()))
+    clash = run("convert", folder / "EMD-2.map", folder / "EMD-2.map.gz", "--out-dir", tmp_path / "out",
+                "--scheduler", dask_scheduler)
+    assert clash.returncode == 1
+    assert "would also be written to EMD-2.mrcz" in clash.stdout and "rename one" in clash.stdout
