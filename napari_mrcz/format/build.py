@@ -41,6 +41,8 @@ def build_header(
     stats: tuple[float, float, float, float] = (0.0, -1.0, -2.0, -1.0),
     nsymbt: int = 0,
     exttyp: str = "",
+    nint: int = 0,
+    nreal: int = 0,
     voltage: float = 0.0,
     c3: float = 0.0,
     gain: float = 1.0,
@@ -89,6 +91,7 @@ def build_header(
     rec["ispg"] = ispg
     rec["nsymbt"] = nsymbt
     rec["exttyp"] = exttyp.encode("ascii")
+    rec["nint"], rec["nreal"] = nint, nreal
     rec["nversion"] = NVERSION
     rec["voltage"], rec["c3"], rec["gain"] = voltage, c3, gain
     rec["packed_bytes"] = packed_bytes

@@ -9,13 +9,22 @@
   byte 128) bytes per section, NREAL (byte 130) flags for what they hold; with flag 1 the first int16
   of each section is the tilt angle x 100 (IMOD ``mrc_format.txt``).
 
+Rewrites keep the angles (:func:`napari_mrcz.format.kept.extended_to_write`): a tilt-angle extended
+header is carried byte for byte, or angles from elsewhere written as a SERI header (NINT 2, NREAL 1: the
+form IMOD and SerialEM read); a file whose extended header holds JSON metadata carries them as the
+metadata's ``"tilt_angles"`` list (degrees, one per section), which this reader reads next after the
+extended header.
+
 Pure functions over the extended header's bytes; a malformed header warns (:class:`MrczWarning`) and
 gives None, it never costs the pixels.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +36,9 @@ FEI_BITMASK_OFFSET = 8
 FEI_ALPHA_TILT_OFFSET = 100
 FEI_ALPHA_TILT_BIT = 7
 SERI_TILT_FLAG = 1
+TILT_ANGLES_KEY = "tilt_angles"
+"""The JSON metadata key of tilt angles carried by a rewrite into a file whose extended header is JSON."""
+SERI_TILT_BYTES = 2
 SERI_FLAG_BYTES = {1: 2, 2: 6, 4: 4, 8: 2, 16: 2, 32: 4, 64: 2, 128: 4, 256: 2, 512: 4, 1024: 2}
 """Bytes each SerialEM flag adds to a section's record (IMOD ``mrc_format.txt``)."""
 
@@ -98,3 +110,55 @@ def extended_tilt_angles(header: Header, extended: bytes, source: str = "<bytes>
     if header.exttyp in ("SERI", ""):
         return _seri_angles(header, extended, source)
     return None
+
+
+def metadata_tilt_angles(metadata: dict[str, Any], nz: int, source: str = "<bytes>") -> np.ndarray | None:
+    """The ``"tilt_angles"`` of JSON metadata (see the module notes), or None when absent.
+
+    Warns
+    -----
+    MrczWarning
+        The list is not ``nz`` finite angles.
+    """
+    values = metadata.get(TILT_ANGLES_KEY)
+    if values is None:
+        return None
+    ok = isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not ok or len(values) != nz or not all(math.isfinite(v) and abs(v) <= 360 for v in values):
+        what = f"{len(values)} angles for {nz} sections" if ok and len(values) != nz else f"not {nz} finite angles in degrees"
+        _malformed(source, f"the metadata's {TILT_ANGLES_KEY!r}: {what}")
+        return None
+    return np.array(values, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class RawExtended:
+    """An extended header written byte for byte: EXTTYP, NINT, NREAL, its bytes, their byte order, and
+    whether it holds the tilt angles."""
+
+    exttyp: str
+    nint: int
+    nreal: int
+    data: bytes
+    byte_order: str
+    tilt: bool = False
+
+
+def holds_tilt_angles(header: Header, extended: bytes) -> bool:
+    """Whether ``extended`` is a tilt-angle header (FEI1/FEI2, SERI with the tilt flag) whose records fit
+    the sections (no warnings: the reader gave them)."""
+    if header.exttyp in FEI_TYPES:
+        size = int(np.frombuffer(extended, header.byte_order + "i4", count=1)[0]) if len(extended) >= 4 else 0
+        return FEI_ALPHA_TILT_OFFSET + 8 <= size and size * header.nz <= len(extended)
+    seri = header.exttyp in ("SERI", "") and seri_layout(header) and bool(header.nreal & SERI_TILT_FLAG)
+    return seri and header.nint * header.nz <= len(extended)
+
+
+def seri_tilt_extended(angles: np.ndarray | Any, byte_order: str) -> RawExtended | None:
+    """A SERI extended header holding only ``angles`` (hundredths of a degree, as int16: IMOD's
+    ``mrc_format.txt``); None when an angle does not fit (beyond ±327.67°)."""
+    hundredths = np.round(np.asarray(angles, dtype=np.float64) * 100)
+    if not (np.abs(hundredths) <= np.iinfo(np.int16).max).all():
+        return None
+    data = hundredths.astype(byte_order + "i2").tobytes()
+    return RawExtended("SERI", SERI_TILT_BYTES, SERI_TILT_FLAG, data, byte_order, tilt=True)

@@ -1,9 +1,9 @@
-"""Header fields a rewrite keeps from the file it came from: ORIGIN, N*START, ISPG, the labels and a
-typed extended header.
+"""Header fields a rewrite keeps from the file it came from: ORIGIN, N*START, ISPG, the labels, a typed
+extended header and the tilt angles.
 
 A conversion (or ``write(path, image)``) must leave the map where it was (ORIGIN and N*START, see
-:mod:`.origin`), keep its space group and its history (the 80-character labels), and add one label
-of its own. Pure functions; no I/O.
+:mod:`.origin`), keep its space group, its history (the 80-character labels) and its tilt angles
+(:func:`extended_to_write`), and add one label of its own. Pure functions; no I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .constants import (
     ISPG_IMAGE_STACK,
     ISPG_VOLUME,
@@ -21,6 +23,7 @@ from .constants import (
     MICROSCOPE_DEFAULTS,
     MRCZ_LABEL,
 )
+from .extended import TILT_ANGLES_KEY, RawExtended, holds_tilt_angles, seri_tilt_extended
 from .header import Header
 from .metadata import JSON_EXTTYP
 from .origin import origin_field_valid, start_xyz
@@ -47,16 +50,20 @@ class KeptFields:
         401 for a volume stack).
     labels
         The labels to keep, oldest first (the writer appends its own).
+    tilt_angles
+        Tilt angles in degrees, one per section, wherever the source had them; None for none.
     """
 
     origin_xyz: tuple[float, float, float] = (0.0, 0.0, 0.0)
     start_xyz: tuple[int, int, int] = (0, 0, 0)
     ispg: int | None = None
     labels: tuple[str, ...] = ()
+    tilt_angles: tuple[float, ...] | None = None
 
 
-def kept_from_header(header: Header) -> KeptFields:
-    """The fields of ``header`` that a rewrite keeps.
+def kept_from_header(header: Header, tilt_angles: Sequence[float] | None = None) -> KeptFields:
+    """The fields of ``header`` (and the file's ``tilt_angles``, from wherever the reader found them) that
+    a rewrite keeps.
 
     ORIGIN is kept only when ChimeraX would use it (valid and non-zero); otherwise it is written as 0,
     so the map still sits where N*START puts it. The space group of a header mrcz wrote is not kept (it
@@ -67,7 +74,32 @@ def kept_from_header(header: Header) -> KeptFields:
     origin = tuple(float(v) for v in header.origin) if origin_field_valid(header) else (0.0, 0.0, 0.0)
     labels = tuple(lab for lab in header.labels if lab.strip() and not lab.startswith("MRCZ"))
     ispg = None if header.written_by_mrcz else header.ispg  # mrcz writes 0 for everything: no information
-    return KeptFields(origin, start_xyz(header), ispg, labels)  # type: ignore[arg-type]
+    angles = None if tilt_angles is None else tuple(float(a) for a in tilt_angles)
+    return KeptFields(origin, start_xyz(header), ispg, labels, angles)  # type: ignore[arg-type]
+
+
+def extended_to_write(kept: KeptFields, metadata: dict[str, Any] | None, extended: RawExtended | None,
+                      byte_order: str) -> tuple[dict[str, Any] | None, RawExtended | None]:
+    """(JSON metadata to write, extended header to write when there is none): the kept extended header
+    (:func:`kept_extended_header`) where no metadata takes its place and its bytes are in the output's
+    byte order, and the tilt angles wherever they came from.
+
+    Angles the kept extended header does not hold go into a SERI header of their own where there is no
+    metadata (what IMOD reads; ``mrcfile.validate`` passes), else into the metadata as
+    ``"tilt_angles"`` (unless it has that key already), which the reader reads next.
+    """
+    if metadata or (extended is not None and extended.byte_order != byte_order):
+        extended = None
+    angles = kept.tilt_angles
+    if angles is None or (extended is not None and extended.tilt):
+        return metadata, extended
+    if not metadata:
+        seri = seri_tilt_extended(np.array(angles), byte_order)
+        if seri is not None:
+            return metadata, seri
+    if metadata and TILT_ANGLES_KEY in metadata:
+        return metadata, None
+    return {**(metadata or {}), TILT_ANGLES_KEY: list(angles)}, None
 
 
 def merged_labels(kept: Sequence[str], ours: Sequence[str], compressed: bool) -> list[str]:
@@ -105,9 +137,11 @@ def ispg_for(ndim: int, nz: int, requested: int | None) -> int:
 
 
 
-def rewrite_arguments(header: Header, voxel_size: Sequence[float], metadata: dict[str, Any]) -> dict[str, Any]:
-    """Writer keyword arguments that reproduce a file read with ``header``: voxel size (Å), metadata,
-    voltage, C3, gain (non-finite or None values become the writer's defaults) and the :class:`KeptFields`."""
+def rewrite_arguments(header: Header, voxel_size: Sequence[float], metadata: dict[str, Any],
+                      tilt_angles: Sequence[float] | None = None) -> dict[str, Any]:
+    """Writer keyword arguments that reproduce a file read with ``header`` (and ``tilt_angles``): voxel
+    size (Å), metadata, voltage, C3, gain (non-finite or None values become the writer's defaults) and
+    the :class:`KeptFields`."""
 
     def finite(value: float | None, default: float) -> float:
         return float(value) if value is not None and math.isfinite(value) else default  # None: not recorded
@@ -117,15 +151,15 @@ def rewrite_arguments(header: Header, voxel_size: Sequence[float], metadata: dic
         "units": "Å",
         "metadata": metadata,
         **{name: finite(getattr(header, name), default) for name, default in MICROSCOPE_DEFAULTS.items()},
-        "kept": kept_from_header(header),
+        "kept": kept_from_header(header, tilt_angles),
     }
 
 
-def kept_extended_header(header: Header, raw: bytes) -> tuple[str, bytes] | None:
-    """The extended header a rewrite carries over, as (EXTTYP, bytes): one of a known non-JSON type
-    (FEI1/FEI2, SERI, CCP4, ...: tilt angles and per-section records other tools read). None for none,
-    for JSON (the metadata, written anew or dropped) and for an untyped one, which would make the
-    output fail ``mrcfile.validate`` (unknown EXTTYP)."""
+def kept_extended_header(header: Header, raw: bytes) -> RawExtended | None:
+    """The extended header a rewrite carries over (with its EXTTYP, NINT, NREAL and byte order): one of a
+    known non-JSON type (FEI1/FEI2, SERI, CCP4, ...: tilt angles and per-section records other tools
+    read). None for none, for JSON (the metadata, written anew or dropped) and for an untyped one, which
+    would make the output fail ``mrcfile.validate`` (unknown EXTTYP). See :func:`extended_to_write`."""
     if not header.nsymbt or header.exttyp == JSON_EXTTYP or header.exttyp not in KNOWN_EXTTYPS:
         return None
-    return header.exttyp, raw
+    return RawExtended(header.exttyp, header.nint, header.nreal, raw, header.byte_order, holds_tilt_angles(header, raw))

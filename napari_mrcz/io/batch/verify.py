@@ -3,7 +3,7 @@
 Values are compared block by block of z-slices (about 32 MiB of each file at a time, never whole files):
 bit for bit where the dtype is kept, by value where it changed (uint8 widened to uint16, ``dtype=``
 integer decimation), and within the bound where the conversion had a ``tolerance``. Shape, dtype,
-voxel size, origin, JSON metadata, voltage, C3 and gain are compared as
+voxel size, origin, JSON metadata, tilt angles, voltage, C3 and gain are compared as
 :func:`napari_mrcz.io.writer.convert.convert_file` carries them over.
 """
 
@@ -15,13 +15,20 @@ import numpy as np
 
 from ...errors import VerifyError
 from ...values.dtypes import storage_dtype
-from ...format.kept import rewrite_arguments
+from ...format.kept import extended_to_write, kept_extended_header, rewrite_arguments
 from ...format.names import is_zarr
 from ...values.precision import INT, INTEGER_DTYPES, check_dtype
 from ..writer.convert import iter_file_blocks, resolve_tolerance
 from ..reader.file import MrcFileInfo, PathLike, open_mrc
 
 _RTOL = 1e-6  # voxel size and origin pass through float32 CELLA/ORIGIN and a division by MX/MY/MZ
+_TILT_ATOL = 0.005  # a SERI header stores hundredths of a degree
+
+
+def _angles_text(angles: np.ndarray | None) -> str:
+    if angles is None:
+        return "none"
+    return f"[{', '.join(f'{a:g}' for a in angles[:4])}{', ...' if len(angles) > 4 else ''}] ({len(angles)})"
 
 
 def compare_files(
@@ -93,8 +100,10 @@ def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dty
     if out.shape != src.shape or out.dtype not in allowed:
         expected = " or ".join(str(d) for d in allowed)
         raise differs("shape and dtype", (src.shape, expected), (out.shape, str(out.dtype)))
-    metadata = src.metadata if keep_metadata else {}
-    written = rewrite_arguments(src.header, src.voxel_size, metadata)  # what convert_file gave the writer
+    written = rewrite_arguments(src.header, src.voxel_size, src.metadata if keep_metadata else {},
+                                src.tilt_angles)  # what convert_file gave the writer
+    kept_extended = kept_extended_header(src.header, src.extended_header)
+    metadata = extended_to_write(written["kept"], written["metadata"], kept_extended, out.header.byte_order)[0] or {}
     voxel = tuple(written["voxel_size"])
     if not np.allclose(out.voxel_size, voxel, rtol=_RTOL, atol=0):
         raise differs("voxel size (Å)", voxel, out.voxel_size)
@@ -102,6 +111,11 @@ def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dty
         raise differs("origin (Å)", src.origin, out.origin)
     if out.metadata != metadata:
         raise differs("metadata", metadata, out.metadata)
+    expected_angles, angles = src.tilt_angles, out.tilt_angles
+    if (expected_angles is None) != (angles is None) or (
+        angles is not None and not np.allclose(angles, expected_angles, rtol=0, atol=_TILT_ATOL)  # type: ignore[arg-type]
+    ):
+        raise differs("tilt angles (°)", _angles_text(expected_angles), _angles_text(angles))
     for name in ("voltage", "c3", "gain"):
         expected, found = written[name], getattr(out.header, name)
         if found is None or np.float32(expected) != np.float32(found):

@@ -84,9 +84,10 @@ class MrcFileInfo:
 
     @functools.cached_property
     def tilt_angles(self) -> np.ndarray | None:
-        """Tilt angles in degrees, one per z-slice, from the extended header (FEI1/FEI2, SERI) or the
-        ``.mdoc``/``.rawtlt``/``.tlt`` beside the file; None when unknown (see :mod:`.tilt`)."""
-        return tilt_angles(self.header, self.extended_header, self.path)
+        """Tilt angles in degrees, one per z-slice, from the extended header (FEI1/FEI2, SERI), the JSON
+        metadata (``"tilt_angles"``, as conversions carry them) or the ``.mdoc``/``.rawtlt``/``.tlt``
+        beside the file; None when unknown (see :mod:`.tilt`)."""
+        return tilt_angles(self.header, self.extended_header, self.path, self.metadata)
 
     @property
     def nbytes(self) -> int:

@@ -1,7 +1,8 @@
-"""Tilt angles of a tilt series: from its extended header, else from the files beside it.
+"""Tilt angles of a tilt series: from its extended header or metadata, else from the files beside it.
 
 Looked for in this order, the first that gives one angle per section wins: the extended header (FEI1/FEI2,
-SERI; :mod:`napari_mrcz.format.extended`), SerialEM's ``<file>.mdoc``, IMOD's ``<stem>.rawtlt`` and
+SERI; :mod:`napari_mrcz.format.extended`), the JSON metadata's ``"tilt_angles"`` (written by conversions
+into MRCZ files), SerialEM's ``<file>.mdoc``, IMOD's ``<stem>.rawtlt`` and
 ``<stem>.tlt`` (``.tlt`` first for an aligned ``.ali`` stack, whose refined angles it holds). A sidecar
 that cannot be read or parsed, or lists another number of angles, is skipped with a warning: tilt
 angles never block the pixels.
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ...errors import MrczWarning
-from ...format.extended import extended_tilt_angles
+from ...format.extended import extended_tilt_angles, metadata_tilt_angles
 from ...format.header import Header
 from ...format.names import sidecar_names
 from ...format.sidecars import parse_mdoc, parse_tlt
@@ -62,9 +64,10 @@ def sidecar_tilt_angles(path: Path, nz: int) -> np.ndarray | None:
     return None
 
 
-def tilt_angles(header: Header, extended: bytes, path: Path | str) -> np.ndarray | None:
-    """Tilt angles in degrees, one per z-slice, of the file at ``path`` with ``header`` and ``extended``
-    header bytes; None when neither the file nor a sidecar gives them. Remote files (a URL) are not
+def tilt_angles(header: Header, extended: bytes, path: Path | str,
+                metadata: dict[str, Any] | None = None) -> np.ndarray | None:
+    """Tilt angles in degrees, one per z-slice, of the file at ``path`` with ``header``, ``extended``
+    header bytes and JSON ``metadata``; None when neither the file nor a sidecar gives them. Remote files (a URL) are not
     searched for sidecars.
 
     Files stored in another axis order (MAPS not Z) and volume stacks have no per-slice angles.
@@ -77,6 +80,8 @@ def tilt_angles(header: Header, extended: bytes, path: Path | str) -> np.ndarray
     if header.zyx_axes != (0, 1, 2) or header.is_volume_stack:
         return None
     angles = extended_tilt_angles(header, extended, str(path))
+    if angles is None and metadata:
+        angles = metadata_tilt_angles(metadata, header.nz, str(path))
     if angles is None and not is_url(path):
         angles = sidecar_tilt_angles(Path(path), header.nz)
     return angles

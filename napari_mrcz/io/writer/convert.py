@@ -152,13 +152,7 @@ def convert_file(
         raise
     h, shape = info.header, info.shape
     kept_extended = kept_extended_header(h, info.extended_header)
-    if h.nsymbt and h.exttyp != JSON_EXTTYP and kept_extended is None:
-        warnings.warn(
-            f"{info.path}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over",
-            MrczWarning,
-            stacklevel=2,
-        )
-    arguments = rewrite_arguments(h, info.voxel_size, info.metadata if keep_metadata else {})
+    arguments = rewrite_arguments(h, info.voxel_size, info.metadata if keep_metadata else {}, info.tilt_angles)
     with info, MrczWriter(
         dst,
         compressor=compressor,
@@ -175,6 +169,14 @@ def convert_file(
         extended_header=kept_extended,
         **arguments,
     ) as writer:
+        carried = writer.fields.exttyp == h.exttyp and writer.fields.extended == info.extended_header
+        if h.nsymbt and h.exttyp != JSON_EXTTYP and not carried:  # JSON metadata, or another byte order
+            kept = "; its tilt angles are kept" if arguments["kept"].tilt_angles is not None else ""
+            warnings.warn(
+                f"{info.path}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over{kept}",
+                MrczWarning,
+                stacklevel=2,
+            )
         for block in iter_file_blocks(info, n_threads):
             writer.write(block)
     return dst

@@ -17,7 +17,8 @@ from ..._version import __version__
 from ...errors import MrczError
 from ...format.build import build_header
 from ...format.constants import MICROSCOPE_DEFAULTS, OUR_LABEL
-from ...format.kept import KeptFields
+from ...format.extended import RawExtended
+from ...format.kept import KeptFields, extended_to_write
 from ...format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
 from ...format.origin import check_origin
 
@@ -40,6 +41,8 @@ class HeaderFields:
         ORIGIN, N*START, space group and labels.
     extended, exttyp
         The extended header's bytes and its EXTTYP ("json" for metadata; "" when there is none).
+    nint, nreal
+        NINT and NREAL of a kept or SERI extended header (what its records hold); 0 otherwise.
     """
 
     voxel_size: tuple[float, float, float]
@@ -48,6 +51,8 @@ class HeaderFields:
     kept: KeptFields
     extended: bytes
     exttyp: str
+    nint: int = 0
+    nreal: int = 0
 
     @classmethod
     def from_arguments(
@@ -63,10 +68,12 @@ class HeaderFields:
         origin: Any = None,
         kept: KeptFields | None = None,
         ndim: int = 3,
-        extended_header: tuple[str, bytes] | None = None,
+        extended_header: RawExtended | None = None,
     ) -> HeaderFields:
-        """Check the writer's arguments (see :func:`napari_mrcz.write`); ``extended_header`` is an
-        (EXTTYP, bytes) extended header to keep where ``metadata`` gives none (FEI, SERI, ...).
+        """Check the writer's arguments (see :func:`napari_mrcz.write`); ``extended_header`` is a source's
+        extended header to keep where ``metadata`` gives none (FEI, SERI, ...:
+        :func:`~napari_mrcz.format.kept.kept_extended_header`); ``kept.tilt_angles`` are kept as
+        :func:`~napari_mrcz.format.kept.extended_to_write` says.
 
         Raises
         ------
@@ -87,10 +94,13 @@ class HeaderFields:
             if not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
                 raise MrczError(f"{name} must be a finite number or None, not {value!r}")
             extras[name] = float(value)
-        extended, exttyp = encode_metadata(metadata), JSON_EXTTYP
-        if not extended:
-            exttyp, extended = extended_header if extended_header and extended_header[1] else ("", b"")
-        return cls(size, _ENDIAN[endianness], extras, kept, extended, exttyp)
+        byte_order = _ENDIAN[endianness]
+        metadata, raw = extended_to_write(kept, metadata, extended_header if extended_header and extended_header.data else None,
+                                          byte_order)
+        encoded = encode_metadata(metadata)
+        if encoded or raw is None:
+            return cls(size, byte_order, extras, kept, encoded, JSON_EXTTYP if encoded else "")
+        return cls(size, byte_order, extras, kept, raw.data, raw.exttyp, raw.nint, raw.nreal)
 
     def encode(
         self,
@@ -113,6 +123,8 @@ class HeaderFields:
             stats=stats,
             nsymbt=len(self.extended),
             exttyp=self.exttyp,
+            nint=self.nint,
+            nreal=self.nreal,
             packed_bytes=packed_bytes,
             label=f"{OUR_LABEL} {__version__}",
             extra_labels=extra_labels,

@@ -25,6 +25,7 @@ from ...errors import MrczError, MrczWarning
 from ...format import seektable
 from ...format.constants import HEADER_BYTES
 from ...values.dtypes import storage_dtype
+from ...format.extended import RawExtended
 from ...format.kept import KeptFields
 from ...format.names import BY_NAME, compressor_for
 from ...values.precision import Precision
@@ -65,8 +66,8 @@ class MrczWriter:
         ORIGIN, N*START, space group and labels kept from a source file (``origin``, when given,
         replaces its ORIGIN and N*START).
     extended_header
-        (EXTTYP, bytes) of a source file's extended header (FEI, SERI, ...) to keep when ``metadata``
-        is empty; see :class:`~napari_mrcz.io.header_fields.HeaderFields`.
+        A source file's extended header (FEI, SERI, ...) to keep when ``metadata`` is empty; see
+        :class:`~napari_mrcz.io.writer.header_fields.HeaderFields`.
     ndim
         2 to write a single image (needs exactly one slice), 3 for a stack or volume; 4 with
         ``slices_per_volume`` for a volume stack.
@@ -99,7 +100,7 @@ class MrczWriter:
         origin: Any = None,
         kept: KeptFields | None = None,
         stats: bool | str = "auto",
-        extended_header: tuple[str, bytes] | None = None,
+        extended_header: RawExtended | None = None,
     ) -> None:
         self.path = as_path(path)
         self._state = "open"  # then "closed" or "aborted"

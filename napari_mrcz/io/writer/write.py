@@ -148,7 +148,7 @@ def write(
     """
     kept = KeptFields()
     if isinstance(data, MrcImage):
-        image = rewrite_arguments(data.header, data.voxel_size, data.metadata)
+        image = rewrite_arguments(data.header, data.voxel_size, data.metadata, tilt_angles=data.tilt_angles)
         to_units = angstrom_per(units)
         if voxel_size is None:
             voxel_size = [v / to_units for v in image["voxel_size"]]
