@@ -48,7 +48,12 @@ class FileSource(DirectReads):
             if self._fd is None:
                 # O_NONBLOCK: opening a FIFO must not wait for a writer (no effect on regular files)
                 flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-                fd = os.open(self.path, flags)
+                try:
+                    fd = os.open(self.path, flags)
+                except FileNotFoundError:
+                    if self._identity is None:
+                        raise
+                    raise MrczError(f"{self.path}: the file changed since it was opened (it is gone); open it again") from None
                 st = os.fstat(fd)
                 found = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
                 if not stat.S_ISREG(st.st_mode):
@@ -105,7 +110,9 @@ class FileSource(DirectReads):
             self._fd = None
 
     def __getstate__(self) -> dict[str, Any]:
-        self._descriptor()  # pin the identity of the file this source reads
+        # no I/O here: the identity was pinned when the file was first opened, and a pickle that raised
+        # (the file replaced since) would leave a dask.distributed future waiting forever; the copy
+        # raises MrczError where it reads, in the task, and the client sees it
         return {"path": self.path, "identity": self._identity}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
