@@ -1,8 +1,9 @@
 """Tilt angles survive a rewrite: ``convert_file``, ``write(path, image)`` and batch runs (whose
 ``--verify`` compares them), from every place the reader finds them (FEI1/FEI2 and SERI extended
 headers in either byte order, SerialEM .mdoc and IMOD .rawtlt beside the file, the JSON metadata) into
-every kind of output: plain files carry the tilt-angle extended header byte for byte or a SERI header
-(what IMOD reads; ``mrcfile.validate`` passes), MRCZ files the metadata's ``tilt_angles``."""
+every kind of output: without JSON metadata the tilt-angle extended header byte for byte (same byte
+order) or a SERI header of the angles (what IMOD reads; ``mrcfile.validate`` passes), with metadata its
+``tilt_angles``."""
 
 from __future__ import annotations
 
@@ -81,17 +82,15 @@ def _check(source: Path, output: Path, keep_metadata: bool) -> None:
         got = nm.read(output)
     assert np.allclose(got.tilt_angles, ANGLES, rtol=0, atol=0.005), (got.tilt_angles, ANGLES)
     assert np.array_equal(got.data, DATA)
-    plain = output.suffix != ".mrcz"
     src = nm.open_mrc(source)
-    if plain and not got.metadata:  # an extended header IMOD reads
+    if not got.metadata:  # no JSON metadata: an extended header IMOD reads holds them
         assert got.header.exttyp in ("SERI", "FEI1", "FEI2")
-        if src.header.exttyp == got.header.exttyp and src.header.byte_order == "<":
+        if src.header.exttyp == got.header.exttyp and src.header.byte_order == got.header.byte_order:
             assert got.header.nint == src.header.nint and got.header.nreal == src.header.nreal
-            with mrcfile.open(output) as out, mrcfile.open(source) as inp:  # carried byte for byte
-                assert out.extended_header.tobytes() == inp.extended_header.tobytes()
-        if not keep_metadata:
+            assert nm.open_mrc(output).extended_header == src.extended_header  # carried byte for byte
+        if output.suffix != ".mrcz":
             assert mrcfile.validate(str(output), print_file=open("/dev/null", "w"))
-    else:
+    else:  # JSON metadata in the extended header: the angles join it
         assert got.metadata["tilt_angles"] == pytest.approx(list(ANGLES), abs=0.005)
     compare_files(source, output, keep_metadata=keep_metadata)
 
