@@ -129,8 +129,8 @@ class PlainView:
                 raise MrczError(f"{self.path}: a plain MRC file, not MRCZ")
             shape = info.shape
             kept_extended = kept_extended_header(h, info.extended_header)
-            fields = HeaderFields.from_arguments(**rewrite_arguments(h, info.voxel_size, {}, info.tilt_angles), ndim=len(shape),
-                                                 extended_header=kept_extended)
+            arguments = rewrite_arguments(h, info.voxel_size, {}, info.tilt_angles)  # as convert_file keeps them
+            fields = HeaderFields.from_arguments(**arguments, ndim=len(shape), extended_header=kept_extended)
             self._precision = Precision()  # convert's: no tolerance, no integer decimation
             self.stored = self._precision.plan(np.empty((0, 0, 0), info.dtype)).newbyteorder(fields.byte_order)
             self.head = fields.encode(shape=shape, stored=self.stored, compressor=None, stats=UNSET) + fields.extended
