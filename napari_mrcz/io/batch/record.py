@@ -44,9 +44,10 @@ def fingerprint(source: Path | str) -> dict[str, Any] | None:
     from ..storage.remote import RemoteSource
 
     try:
-        size, *version = RemoteSource(source).identity
+        remote = RemoteSource(source)
     except MrczError:
         return None
+    size, *version = remote.identity if remote.has_validators else (remote.size,)
     return {"size": size, "version": version}
 
 
