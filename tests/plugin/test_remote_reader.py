@@ -87,7 +87,7 @@ def test_viewer_sends_presigned_urls_as_given(query: str, server: LoopbackServer
         url = f"http://127.0.0.1:{server.server_address[1]}{target}"
         reader = get_reader(url)
         assert reader is not None
-        ((data, attributes, kind),) = reader(url)
+        ((data, attributes, kind),) = layer_tuples(reader(url))
         assert kind == "image" and np.array_equal(np.asarray(data[2]), DATA[2])
         assert {path for _, path, _ in server.requests} == {target}
     finally:
