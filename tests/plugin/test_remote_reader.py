@@ -76,10 +76,10 @@ def test_query_strings_keep_the_suffix(server: LoopbackServer) -> None:
 
 
 @pytest.mark.parametrize("query", ["X-Amz-Signature=ab%2Fcd%3D&X-Amz-Credential=k%2F2026", "sig=%2B%20%25x"])
-def test_viewer_sends_presigned_urls_as_given(query: str, server: LoopbackServer) -> None:
+def test_viewer_sends_presigned_urls_as_given(query: str, server: LoopbackServer, viewer: Any) -> None:
     """A server that checks the raw request target (as S3 checks a signature) answers 403 to anything
-    re-encoded: the napari reader must send the URL exactly as the user gave it. (Through the reader
-    function: npe2 matches the manifest's ``*.mrcz`` patterns against the whole URL, query included.)"""
+    re-encoded: napari's open and the reader send the URL exactly as the user gave it. (npe2 matches the
+    manifest's patterns against the whole URL, query included: ``*.mrcz[?]*``.)"""
     target = f"/ours.mrcz?{query}"
     server.signed = {target}
     server.reset()
@@ -89,6 +89,8 @@ def test_viewer_sends_presigned_urls_as_given(query: str, server: LoopbackServer
         assert reader is not None
         ((data, attributes, kind),) = layer_tuples(reader(url))
         assert kind == "image" and np.array_equal(np.asarray(data[2]), DATA[2])
+        (layer,) = viewer.open(url, plugin=PLUGIN)
+        assert np.array_equal(np.asarray(layer.data[3]), DATA[3])
         assert {path for _, path, _ in server.requests} == {target}
     finally:
         server.signed = None
