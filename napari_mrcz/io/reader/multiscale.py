@@ -26,6 +26,7 @@ from ...format.constants import ISPG_IMAGE_STACK
 from .array import LazyArray, MrcArray
 from .cache import ArrayCache
 from .file import MrcFileInfo
+from .stored import StoredLevel, find_stored
 
 REGION_FRACTION = 0.25
 """A request for less than this part of a plane computes that region only (not cached)."""
@@ -61,9 +62,14 @@ def level_shapes(shape: tuple[int, ...], halved: tuple[bool, ...], itemsize: int
 
 
 def needs_multiscale(info: MrcFileInfo) -> bool:
-    """True for files napari should open as a pyramid: y or x above the ``"multiscale.side"`` setting,
-    or more than ``"multiscale.bytes"`` of data."""
-    return max(info.shape[-2:]) > config.get("multiscale.side") or info.nbytes > config.get("multiscale.bytes")
+    """True for files napari should open as a pyramid (:func:`is_large`)."""
+    return is_large(info.shape, info.nbytes)
+
+
+def is_large(shape: tuple[int, ...], nbytes: int) -> bool:
+    """True for data of ``shape`` and ``nbytes`` napari opens as a pyramid: y or x above the
+    ``"multiscale.side"`` setting, or more than ``"multiscale.bytes"``."""
+    return max(shape[-2:]) > config.get("multiscale.side") or nbytes > config.get("multiscale.bytes")
 
 
 def _sum_dtype(dtype: np.dtype) -> np.dtype:
@@ -174,13 +180,19 @@ def _crop(plane: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 def pyramid(info: MrcFileInfo, *, amplitude: bool = False, n_threads: int | None = None) -> list[LazyArray]:
     """Every level of the file's pyramid as array-likes, level 0 (:class:`MrcArray`, full resolution)
-    first, each next one halving :func:`halved_axes`, down to :func:`level_shapes`' last."""
+    first, each next one halving :func:`halved_axes`, down to :func:`level_shapes`' last: read from
+    the file's stored pyramid where it has a verified one (:mod:`.stored`), else computed."""
     base = MrcArray(info, n_threads, amplitude)
     halved = halved_axes(info)
     owner = uuid.uuid4().hex
     levels: list[LazyArray] = [base]
+    stored = None if amplitude else find_stored(info, halve_z=len(halved) == 3 and halved[0])
     for level in range(1, len(level_shapes(base.shape, halved, base.dtype.itemsize))):
-        levels.append(LevelArray(levels[-1], halved, owner, level))
+        computed = LevelArray(levels[-1], halved, owner, level)
+        if stored is not None and level <= len(stored.levels):
+            levels.append(StoredLevel(info, stored, level, computed, owner))
+        else:
+            levels.append(computed)
     return levels
 
 

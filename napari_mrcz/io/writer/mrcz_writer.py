@@ -23,6 +23,7 @@ import numpy as np
 
 from ...errors import MrczError, MrczWarning
 from ...format import seektable
+from ...format.header import decode_header
 from ...format.constants import HEADER_BYTES
 from ...values.dtypes import storage_dtype
 from ...format.extended import RawExtended
@@ -33,6 +34,8 @@ from ..codec.blosc import MrczBlosc, default_threads
 from ..storage.paths import Overwrite, PathLike, as_path, check_replaceable
 from ..stats.compute import RunningStats, SliceStats, slice_stats, stats_wanted
 from .header_fields import HeaderFields
+from . import pyramid as _pyramid
+from ...format.kept import ispg_for
 Progress = Callable[[int, int, int], None]
 """Called after each z-slice with (slices done, bytes in, bytes written)."""
 
@@ -73,6 +76,10 @@ class MrczWriter:
         ``slices_per_volume`` for a volume stack.
     slices_per_volume
         Slices in each volume of a volume stack (ISPG 401); None otherwise.
+    pyramid
+        Store downsampled levels after the data (:mod:`napari_mrcz.format.pyramid`), built in the same
+        pass: True, False, or "auto" (default: MRCZ files with slices wider or taller than the
+        ``"multiscale.side"`` setting; :func:`write` also counts the data's size).
     """
 
     def __init__(
@@ -101,8 +108,12 @@ class MrczWriter:
         kept: KeptFields | None = None,
         stats: bool | str = "auto",
         extended_header: RawExtended | None = None,
+        pyramid: bool | str = "auto",
     ) -> None:
         self.path = as_path(path)
+        _pyramid.check_setting(pyramid)
+        self._pyramid_setting = pyramid
+        self._pyramid: _pyramid.PyramidBuilder | None = None
         self._state = "open"  # then "closed" or "aborted"
         self.precision = Precision(tolerance, dtype, lossy_cast)
         compressor = compressor_for(self.path, compressor)
@@ -174,6 +185,11 @@ class MrczWriter:
             self.stored = self.precision.plan(arr).newbyteorder(self.byte_order)
             self._source_dtype = arr.dtype
             self._in_itemsize = storage_dtype(arr.dtype, True)[0].itemsize
+            if _pyramid.wanted(self._pyramid_setting, compressed=self.codec is not None, ndim=self.ndim,
+                               dtype=self.stored, slice_shape=self.slice_shape):
+                halve_z = self.ndim == 3 and ispg_for(3, 2, self.fields.kept.ispg) != 0
+                self._pyramid = _pyramid.PyramidBuilder(self.slice_shape, self.stored, halve_z, self.codec,
+                                                        self.path.absolute().parent)
         if arr.shape[1:] != self.slice_shape or arr.dtype != self._source_dtype:
             raise MrczError(
                 f"block {arr.shape} {arr.dtype} does not match the first block's slices "
@@ -206,6 +222,8 @@ class MrczWriter:
         values = plane if prepared else self.precision.apply(plane, z)
         stats = slice_stats(values) if self.compute_stats else None
         stored = np.ascontiguousarray(values.astype(self.stored, copy=False))
+        if self._pyramid is not None:
+            self._pyramid.add(z, stored)
         data = stored.data if self.codec is None else self.codec.encode(stored, threads, shuffle)
         return stats, data, plane.size * self._in_itemsize
 
@@ -290,11 +308,14 @@ class MrczWriter:
                 extra_labels=self.precision.labels,
             )
             if self.codec is not None:  # after the last chunk, where packed_bytes points
-                self._file.write(seektable.encode(
+                table = seektable.encode(
                     data_offset=HEADER_BYTES + len(self.extended),
                     slice_nbytes=self.slice_shape[0] * self.slice_shape[1] * self.stored.itemsize,
                     cbytes=self._cbytes,
-                ))
+                )
+                self._file.write(table)
+                if self._pyramid is not None:
+                    _pyramid.append(self._pyramid, self._file, decode_header(header), table)
             self._file.seek(0)
             self._file.write(header)
             self._file.flush()
@@ -328,6 +349,8 @@ class MrczWriter:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        if self._pyramid is not None:
+            self._pyramid.close()
         with contextlib.suppress(OSError):
             self._stop_flusher()
         try:

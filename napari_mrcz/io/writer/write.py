@@ -26,6 +26,8 @@ from .slabs import iter_blocks
 from ..storage.paths import Overwrite, PathLike
 from ..reader.read import MrcImage
 from .mrcz_writer import MrczWriter, Progress
+from .pyramid import AUTO_LARGE, check_setting
+from ..reader.multiscale import is_large
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -53,6 +55,7 @@ def write(
     origin: Any = None,
     labels: Sequence[str] = (),
     stats: bool | str = "auto",
+    pyramid: bool | str = "auto",
 ) -> Path:
     """Write ``data`` to an MRC2014 or MRCZ file, the format chosen by the file name unless given.
 
@@ -128,6 +131,13 @@ def write(
         as MRC2014 allows (DMAX < DMIN, DMEAN below both, RMS < 0); "auto" (default) computes them
         for plain MRC, which IMOD and RELION use, and not for MRCZ, where they cost 15-40% of a
         write and no reader relies on them (``napari-mrcz info --stats`` computes them on demand).
+    pyramid
+        Store downsampled levels (2×2×2 means; y and x only for image stacks) after the data, built
+        in the same pass, so napari shows any zoom, x-z views and 3-D without reading the full
+        resolution (:mod:`napari_mrcz.format.pyramid`; other readers ignore them). "auto" (default):
+        for MRCZ files napari opens as a pyramid (y or x above the ``"multiscale.side"`` setting, or
+        more than ``"multiscale.bytes"``); True: for any MRCZ image, stack or volume (MrczError for
+        plain MRC, complex data and volume stacks); False: never.
 
     Returns
     -------
@@ -175,7 +185,10 @@ def write(
         raise MrczError(f"data must be 2-D, 3-D or 4-D with no empty axis, not shape {shape}")
     if any(n > 2**31 - 1 for n in (shape[-1], shape[-2], int(np.prod(shape[:-2])))):
         raise MrczError(f"shape {shape} does not fit the MRC header's 32-bit dimensions")
-    storage_dtype(data.dtype, lossy_cast)
+    stored = storage_dtype(data.dtype, lossy_cast)[0]
+    check_setting(pyramid)
+    if pyramid == "auto" and is_large(shape, int(np.prod(shape, dtype=np.int64)) * stored.itemsize):
+        pyramid = AUTO_LARGE  # the size rule needs the whole shape, which MrczWriter does not know
     if isinstance(dtype, str) and dtype == INT and isinstance(data, np.ndarray) and data.dtype.kind in "fiu":
         # all the values are at hand: choose the integer mode from them, not from the first slice
         dtype = integer_dtype_for(data, check_tolerance(tolerance))
@@ -202,6 +215,7 @@ def write(
         dtype=dtype,
         origin=origin,
         kept=kept,
+        pyramid=pyramid,
     )
     with writer:
         for block in iter_blocks(data):
