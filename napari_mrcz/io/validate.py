@@ -34,6 +34,7 @@ from ..format.metadata import JSON_EXTTYP, decode_metadata
 from ..format.kept import KNOWN_EXTTYPS
 from .reader.file import MrcFileInfo, mrc_from_source
 from .reader.chunk_index import check_table, read_seek_table
+from .reader.stored import check_stored
 from .storage.memory import stream_kind
 from .storage.opening import open_source
 from .storage.paths import PathLike, as_path
@@ -202,6 +203,11 @@ def _check_size(info: MrcFileInfo) -> list[Problem]:
     if info.chunk_index is not None and len(info.chunk_index):
         index = info.chunk_index  # a verified seek table after the last chunk is part of the file
         end = int(index.offsets[-1] + index.cbytes[-1]) + index.trailer_nbytes
+        stored, problem = check_stored(info)
+        if problem:
+            return [Problem(problem, "warning")]
+        if stored is not None:  # and so is a verified pyramid after it, to the end of the file
+            end = info.source.size
     else:
         end = h.plain_end
     excess = info.source.excess(end)

@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 
 from ... import config
-from ...format.constants import ISPG_IMAGE_STACK
 from .array import LazyArray, MrcArray
 from .cache import ArrayCache
 from .file import MrcFileInfo
-from .stored import StoredLevel, find_stored
+from .stored import StoredLevel, find_stored, halves_z
 
 REGION_FRACTION = 0.25
 """A request for less than this part of a plane computes that region only (not cached)."""
@@ -43,7 +42,7 @@ def halved_axes(info: MrcFileInfo) -> tuple[bool, ...]:
         return (True, True)
     if ndim == 4:
         return (False, True, True, True)
-    return (info.header.ispg != ISPG_IMAGE_STACK, True, True)
+    return (halves_z(info), True, True)
 
 
 def level_shapes(shape: tuple[int, ...], halved: tuple[bool, ...], itemsize: int) -> list[tuple[int, ...]]:
@@ -186,7 +185,7 @@ def pyramid(info: MrcFileInfo, *, amplitude: bool = False, n_threads: int | None
     halved = halved_axes(info)
     owner = uuid.uuid4().hex
     levels: list[LazyArray] = [base]
-    stored = None if amplitude else find_stored(info, halve_z=len(halved) == 3 and halved[0])
+    stored = None if amplitude else find_stored(info)
     for level in range(1, len(level_shapes(base.shape, halved, base.dtype.itemsize))):
         computed = LevelArray(levels[-1], halved, owner, level)
         if stored is not None and level <= len(stored.levels):

@@ -25,6 +25,7 @@ import numpy as np
 from ... import config
 from ...errors import MrczError, MrczWarning
 from ...format import pyramid as layout
+from ...format.constants import ISPG_IMAGE_STACK
 from ...format.modes import MODE_TO_DTYPE
 from ...format.seektable import trailer_nbytes
 from ..codec.blosc import MrczBlosc, blosc2_gil_released, default_threads, map_slices
@@ -47,34 +48,47 @@ def echo_of(header: Any, table: bytes, read: Callable[[int, int], bytes]) -> lay
                        zlib.crc32(table), layout.data_fingerprint(first, last))
 
 
-def find_stored(info: MrcFileInfo, halve_z: bool) -> layout.PyramidIndex | None:
+def halves_z(info: MrcFileInfo) -> bool:
+    """Whether pyramid levels of the file halve z: for volumes (3-D data with ISPG ≠ 0), not for image
+    stacks (movies, tilt series, particle stacks: z is not space) or single images."""
+    return len(info.shape) == 3 and info.header.ispg != ISPG_IMAGE_STACK
+
+
+def find_stored(info: MrcFileInfo) -> layout.PyramidIndex | None:
     """The file's verified stored pyramid, or None (none present, or one that fails: then with an
-    :class:`MrczWarning` saying why). ``halve_z``: whether levels halve z (volumes)."""
+    :class:`MrczWarning` saying why)."""
+    found, problem = check_stored(info)
+    if problem:
+        warnings.warn(f"{info.path}: {problem}; levels are computed from the data instead", MrczWarning, stacklevel=3)
+    return found
+
+
+def check_stored(info: MrcFileInfo) -> tuple[layout.PyramidIndex | None, str | None]:
+    """(index, None) for a verified stored pyramid; (None, None) when the file has none; (None, why)
+    when one is present but fails (what :func:`find_stored` warns and ``validate`` reports)."""
     h, source = info.header, info.source
     index = info.chunk_index
     if index is None or not index.trailer_nbytes or len(h.file_shape) > 3 or h.nz < 1:
-        return None  # a pyramid sits after a verified seek table, in MRCZ images, stacks and volumes
+        return None, None  # a pyramid sits after a verified seek table, in MRCZ images, stacks and volumes
     start = layout.pyramid_start(h.data_offset, h.packed_bytes, h.nz)
     if start + layout.HEAD_BYTES > source.size:
-        return None
+        return None, None
     try:
         raw = source.pread(min(_FIRST_READ, source.size - start), start)
         if not layout.is_pyramid(raw):
-            return None
+            return None, None
         n = layout.head_index_nbytes(raw)
         if n > source.size - start:
             raise layout.PyramidError(f"its index of {n} bytes would end past the end of the file")
         raw = raw[:n] if len(raw) >= n else source.pread(n, start)
         table = source.pread(trailer_nbytes(h.nz), h.data_offset + h.packed_bytes)
         found = layout.decode_index(raw, echo_of(h, table, source.pread), start=start, file_size=source.size,
-                                    halve_z=halve_z)
+                                    halve_z=halves_z(info))
         if found.sample_mode != h.mrc_mode:
             raise layout.PyramidError(f"its samples are mode {found.sample_mode}, the data's mode {h.mrc_mode}")
     except MrczError as err:
-        warnings.warn(f"{info.path}: stored pyramid at byte {start} ignored: {err}; levels are computed "
-                      "from the data instead", MrczWarning, stacklevel=3)
-        return None
-    return found
+        return None, f"stored pyramid at byte {start} ignored: {err}"
+    return found, None
 
 
 class StoredLevel(LazyArray):
