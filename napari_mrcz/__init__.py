@@ -26,8 +26,10 @@ from .io.writer.mrcz_writer import MrczWriter
 from .io.validate import Problem, validate
 from .io.writer.write import write_async
 from .io.zarr.dispatch import convert_file, read, write  # OME-Zarr by name; MRC/MRCZ otherwise
+from .io.writer.add_pyramid import add_pyramid
 
 __all__ = [
+    "add_pyramid",
     "ChunkError",
     "ConvertResult",
     "Header",

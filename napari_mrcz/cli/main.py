@@ -1,4 +1,4 @@
-"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate``, ``view``, ``mount`` and ``refs`` (:mod:`.refs`).
+"""The ``napari-mrcz`` command: ``info``, ``convert``, ``validate``, ``view``, ``mount``, ``refs`` (:mod:`.refs`) and ``pyramid`` (:mod:`.pyramid`).
 
 A thin front-end over the core: it turns ``MrczError``/``OSError`` into one line on stderr and an exit
 code (0 success, 1 a file or user error or an invalid file, 2 a usage error or an unreadable file, 130
@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import batch, ome_zarr, refs
+from . import batch, ome_zarr, pyramid, refs
 from . import mount as mount_command
 from .info import describe, info_text, size_text
 from .json_output import json_text
@@ -42,6 +42,7 @@ _EXAMPLES = {
   napari-mrcz validate *.mrc *.mrcz          check files against MRC2014/MRCZ rules
   napari-mrcz view tomogram.mrcz             open in napari
   napari-mrcz mount /data/tomos /tmp/plain   .mrcz files as plain .mrc for IMOD, RELION, ...
+  napari-mrcz pyramid tomogram.mrcz          store levels for fast zoomed-out, x-z and 3-D views
 run 'napari-mrcz COMMAND --help' for each command's options.""",
     "info": """examples:
   napari-mrcz info tomogram.mrcz
@@ -74,6 +75,7 @@ examples:
   napari-mrcz validate --no-stats *.mrcz     header and structure only (fast)
   napari-mrcz validate --json stack.mrcs""",
     "mount": mount_command.EXAMPLES,
+    "pyramid": pyramid.EXAMPLES,
     "view": """examples:
   napari-mrcz view tomogram.mrcz
   napari-mrcz view --sample                  a synthetic tomogram (written once, opened lazily)
@@ -153,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     mnt = command("mount", "Show a folder's .mrcz files as plain .mrc files every MRC tool reads (FUSE, read-only).")
     mount_command.add_parser(mnt)
+    pyramid.add_arguments(command("pyramid", pyramid.HELP))
 
     view = command("view", "Open a file in napari.")
     view.add_argument("file", nargs="?", metavar="FILE")
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     handlers = {"info": _info, "convert": _convert, "validate": _validate, "view": _view, "mount": _mount,
-                "refs": refs.run}
+                "refs": refs.run, "pyramid": pyramid.run}
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:

@@ -172,3 +172,53 @@ def test_data_rewritten_under_a_stale_pyramid(tmp_path: Path, clevel: int) -> No
     with pytest.warns(MrczWarning, match="stored pyramid"):
         levels = _levels(tmp_path / "spliced.mrcz")
     _assert_levels_equal(levels, _levels(tmp_path / "new.mrcz"))
+
+
+def test_add_pyramid_to_mrcz_files(tmp_path: Path) -> None:
+    """mrcz's own file (no seek table) and ours without a pyramid get one in place; the data bytes
+    stay as they were, mrcz still reads them, and the levels equal the computed ones."""
+    from napari_mrcz.cli.main import main
+
+    data = _data((9, 110, 80), "int16")
+    theirs, ours = tmp_path / "theirs.mrcz", tmp_path / "ours.mrcz"
+    mrcz.writeMRC(data, str(theirs), compressor="lz4", clevel=1)
+    nm.write(ours, data, pyramid=False)
+    for path in (theirs, ours):
+        before = path.read_bytes()
+        plain_levels = [np.asarray(level) for level in _levels(path)]
+        assert main(["pyramid", "-q", str(path)]) == 0
+        after = path.read_bytes()
+        h = nm.open_mrc(path).header
+        assert after[: h.data_offset + h.packed_bytes] == before[: h.data_offset + h.packed_bytes]
+        assert np.array_equal(mrcz.readMRC(str(path))[0], data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            levels = _levels(path)
+        assert isinstance(levels[1], StoredLevel)
+        _assert_levels_equal(levels, plain_levels)
+        assert main(["pyramid", "-q", str(path)]) == 1  # has one already
+        assert main(["pyramid", "-q", "--force", str(path)]) == 0
+        assert path.read_bytes() == after  # rebuilt the same
+
+
+def test_add_pyramid_refuses(tmp_path: Path) -> None:
+    data = _data((3, 100, 100), "float32")
+    nm.write(tmp_path / "plain.mrc", data)
+    with pytest.raises(MrczError, match="plain MRC"):
+        nm.add_pyramid(tmp_path / "plain.mrc")
+    nm.write(tmp_path / "small.mrcz", data[:, :20, :20])
+    with pytest.raises(MrczError, match="small enough"):
+        nm.add_pyramid(tmp_path / "small.mrcz")
+    assert nm.read(tmp_path / "small.mrcz").data.shape == (3, 20, 20)
+    nm.write(tmp_path / "junk.mrcz", data, pyramid=False)
+    with open(tmp_path / "junk.mrcz", "ab") as f:
+        f.write(b"someone else's bytes")
+    with pytest.raises(MrczError, match="unknown meaning"):
+        nm.add_pyramid(tmp_path / "junk.mrcz")
+
+
+def test_convert_stores_a_pyramid(tmp_path: Path) -> None:
+    data = _data((6, 100, 90), "uint16")
+    nm.write(tmp_path / "in.mrc", data)
+    nm.io.writer.convert.convert_file(tmp_path / "in.mrc", tmp_path / "out.mrcz")
+    assert check_stored(nm.open_mrc(tmp_path / "out.mrcz"))[0] is not None

@@ -29,6 +29,7 @@ from ..reader.lazy import SliceArray
 from ..reader.file import MrcFileInfo, open_mrc
 from ..storage.paths import Overwrite, PathLike, as_path
 from .mrcz_writer import MrczWriter, Progress
+from .pyramid import auto_for
 BLOCK_BYTES = 32 * 2**20
 """Slices are read and written about this many bytes at a time."""
 
@@ -167,6 +168,7 @@ def convert_file(
         dtype=dtype,
         stats=stats,
         extended_header=kept_extended,
+        pyramid=auto_for(shape, info.nbytes),
         **arguments,
     ) as writer:
         carried = writer.fields.exttyp == h.exttyp and writer.fields.extended == info.extended_header

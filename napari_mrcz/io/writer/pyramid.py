@@ -206,6 +206,12 @@ AUTO_LARGE = "auto (large)"
 """``pyramid`` as :func:`napari_mrcz.write` passes "auto" on for data the size rule makes a pyramid of."""
 
 
+def auto_for(shape: tuple[int, ...], nbytes: int) -> str:
+    """``pyramid="auto"`` as passed to :class:`MrczWriter` for data of ``shape`` and ``nbytes``: the
+    writer sees only slices, so the size rule is applied here, where the whole shape is known."""
+    return AUTO_LARGE if is_large(shape, nbytes) else "auto"
+
+
 def check_setting(setting: object) -> None:
     """Raise :class:`MrczError` unless ``setting`` is True, False or "auto"."""
     if setting not in (True, False, "auto", AUTO_LARGE) or isinstance(setting, int) and not isinstance(setting, bool):

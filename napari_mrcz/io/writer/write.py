@@ -26,8 +26,7 @@ from .slabs import iter_blocks
 from ..storage.paths import Overwrite, PathLike
 from ..reader.read import MrcImage
 from .mrcz_writer import MrczWriter, Progress
-from .pyramid import AUTO_LARGE, check_setting
-from ..reader.multiscale import is_large
+from .pyramid import auto_for, check_setting
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -187,8 +186,8 @@ def write(
         raise MrczError(f"shape {shape} does not fit the MRC header's 32-bit dimensions")
     stored = storage_dtype(data.dtype, lossy_cast)[0]
     check_setting(pyramid)
-    if pyramid == "auto" and is_large(shape, int(np.prod(shape, dtype=np.int64)) * stored.itemsize):
-        pyramid = AUTO_LARGE  # the size rule needs the whole shape, which MrczWriter does not know
+    if pyramid == "auto":
+        pyramid = auto_for(shape, int(np.prod(shape, dtype=np.int64)) * stored.itemsize)
     if isinstance(dtype, str) and dtype == INT and isinstance(data, np.ndarray) and data.dtype.kind in "fiu":
         # all the values are at hand: choose the integer mode from them, not from the first slice
         dtype = integer_dtype_for(data, check_tolerance(tolerance))
