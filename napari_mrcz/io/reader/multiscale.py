@@ -85,37 +85,40 @@ def _sum_dtype(dtype: np.dtype) -> np.dtype:
 def downsample(block: np.ndarray, axes: tuple[int, ...] | list[int]) -> np.ndarray:
     """Halve ``block`` along ``axes`` (rounding the size up): the mean of each 2×2(×2) box, and of
     the voxels there in boxes cut by an odd edge. Integers are summed exactly and the mean rounded
-    back to their dtype (ties to even); floats are averaged pairwise (no overflow near the float
-    maximum), float16 in float32. Axes are reduced largest stride first (contiguous reads)."""
+    back to their dtype (ties to even); floats are scaled by 1/2 per halved axis first (exact: a power
+    of two) and then summed, so no sum overflows near the float maximum; float16 is averaged in float32."""
     data = np.asarray(block)
     dtype = data.dtype
     work = _sum_dtype(dtype)
-    exact = work.kind in "iu"
+    halved = [axis for axis in sorted(axes) if data.shape[axis] >= 2]
+    if work.kind not in "iu":
+        out = np.multiply(data, 0.5 ** len(halved), dtype=work)
+        for axis in halved:
+            out = _pair_sums(out, axis, work, edge_weight=2)
+        return out.astype(dtype, copy=False)
     out = data
     counts = []
-    for axis in sorted(axes):
+    for axis in halved:
         n = out.shape[axis]
-        if n < 2:
-            counts.append((axis, np.ones(n)))
-            continue
-        at = (slice(None),) * axis
-        first, second = out[at + (slice(0, n - 1, 2),)], out[at + (slice(1, n, 2),)]
-        if exact:
-            pairs = np.add(first, second, dtype=work)
-        else:  # halves first: no overflow near the float maximum
-            pairs = np.multiply(first, 0.5, dtype=work)
-            pairs += np.multiply(second, 0.5, dtype=work)
-        if n % 2:
-            pairs = np.concatenate([pairs, out[at + (slice(n - 1, n),)].astype(work)], axis=axis)
+        out = _pair_sums(out, axis, work, edge_weight=1)
         counts.append((axis, np.r_[np.full(n // 2, 2.0), np.ones(n % 2)]))
-        out = pairs
-    if not exact:
-        return out.astype(dtype, copy=False)
+    if not counts:
+        return out.astype(dtype)
     total = np.ones((1,) * out.ndim)
     for axis, count in counts:
         total = total * count.reshape([-1 if a == axis else 1 for a in range(out.ndim)])
-    mean = np.rint(out / total) if total.size > 1 or total.flat[0] != 1 else out
-    return mean.astype(dtype)
+    return np.rint(out / total).astype(dtype)
+
+
+def _pair_sums(arr: np.ndarray, axis: int, work: np.dtype, edge_weight: int) -> np.ndarray:
+    """Sums of neighbouring pairs along ``axis``; an odd last element is kept, times ``edge_weight``."""
+    n = arr.shape[axis]
+    at = (slice(None),) * axis
+    pairs = np.add(arr[at + (slice(0, n - 1, 2),)], arr[at + (slice(1, n, 2),)], dtype=work)
+    if n % 2:
+        last = arr[at + (slice(n - 1, n),)].astype(work)
+        pairs = np.concatenate([pairs, last * edge_weight if edge_weight != 1 else last], axis=axis)
+    return pairs
 
 
 class LevelArray(LazyArray):

@@ -32,6 +32,10 @@ from ..reader.stored import echo_of
 CHUNK = (8, 64, 64)
 """Chunk shape (z, y, x) of stored levels: an x-z or y-z view decodes 64 rows per level plane, a z
 jump 8 planes (decoded chunks are cached, so the next steps are free)."""
+LEVEL_CODEC = ("lz4", 5, "bit")
+"""Compressor, level and shuffle of level chunks: on float32 tomograms as small as zstd level 1 (bench:
+ratio 0.858 vs 0.856) at a third of its CPU time, and faster to decode; blosc records the codec in
+each chunk, so readers need nothing more."""
 EXTRA_LEVELS = 2
 """Levels built beyond the side rule, for a size rule that only the final slice count decides."""
 _COPY = 8 * 2**20
@@ -106,7 +110,7 @@ class _Level:
         for y0 in range(0, self.ny, CHUNK[1]):
             for x0 in range(0, self.nx, CHUNK[2]):
                 box = np.ascontiguousarray(block[:, y0 : y0 + CHUNK[1], x0 : x0 + CHUNK[2]])
-                data = codec.encode(box, 1, codec.shuffle_for(box, 3))
+                data = codec.encode(box, 1)
                 out.append((data, zlib.crc32(data)))
         with self.lock:
             if self.spill is None:
@@ -135,14 +139,16 @@ class PyramidBuilder:
     halve_z
         True for volumes (levels halve z), False for image stacks and single images.
     codec
-        The file's codec (its compressor, level and shuffle; one thread per chunk).
+        The file's codec: levels are compressed with :data:`LEVEL_CODEC` at its block size (blosc1's
+        block size is process-wide: a shared one lets data and level chunks compress at once).
     folder
         Where the spill files go (the output's folder).
     """
 
     def __init__(self, slice_shape: tuple[int, int], dtype: Any, halve_z: bool, codec: MrczBlosc, folder: Path) -> None:
         self.dtype = np.dtype(dtype).newbyteorder("<")
-        self.halve_z, self.codec, self.folder = halve_z, codec, folder
+        self.halve_z, self.folder = halve_z, folder
+        self.codec = MrczBlosc(*LEVEL_CODEC, blocksize=codec.block_bytes)
         ny, nx = slice_shape
         self.shapes = side_levels(ny, nx, halve_z, self.dtype.itemsize)
         self.levels = [_Level(0, self, ny, nx)]
