@@ -32,6 +32,12 @@ DEFAULTS: dict[str, Any] = {
     # pyramids go down until y and x fit this many pixels
     "multiscale.cache_bytes": 256 * 2**20,
     # planes of computed pyramid levels kept in memory (least recently used dropped first)
+    "pyramid.cache_dir": "auto",
+    # computed pyramid levels of files without a stored pyramid are kept here: "auto" is the
+    # platform's per-user cache folder (platformdirs; honours XDG_CACHE_HOME) + napari-mrcz/pyramids,
+    # None or "" turns the cache off
+    "pyramid.cache_bytes": 10 * 2**30,
+    # the cache's size; the least recently used entries are removed beyond it
     "region.batch_bytes": 64 * 2**20,
     # region reads decode at most this many bytes of slices at a time
     "threads": None,

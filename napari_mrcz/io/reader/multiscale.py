@@ -25,6 +25,7 @@ from ... import config
 from .array import LazyArray, MrcArray
 from .cache import ArrayCache
 from .file import MrcFileInfo
+from .pyramid_cache import find_cached
 from .stored import StoredLevel, find_stored, halves_z
 
 REGION_FRACTION = 0.25
@@ -137,12 +138,21 @@ class LevelArray(LazyArray):
         This level's number (1 for the first coarser level).
     """
 
-    def __init__(self, parent: LazyArray, halved: tuple[bool, ...], owner: str, level: int) -> None:
+    def __init__(self, parent: LazyArray, halved: tuple[bool, ...], owner: str, level: int,
+                 upgrade: Upgrade | None = None) -> None:
         shape = tuple((n + 1) // 2 if h else n for n, h in zip(parent.shape, halved))
         super().__init__(shape, parent.dtype)
         self.parent, self.halved, self.owner, self.level = parent, tuple(halved), owner, level
+        self.upgrade = upgrade
+
+    def plain(self) -> LevelArray:
+        """This level computed, never upgraded (the fallback of its stored twin)."""
+        return LevelArray(self.parent, self.halved, self.owner, self.level)
 
     def _read(self, indices: tuple[np.ndarray, ...]) -> np.ndarray:
+        stored = self.upgrade.level(self) if self.upgrade is not None else None
+        if stored is not None:
+            return stored._read(indices)
         *lead, rows, cols = indices
         ny, nx = self._base_shape[-2:]
         r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
@@ -188,14 +198,41 @@ def pyramid(info: MrcFileInfo, *, amplitude: bool = False, n_threads: int | None
     halved = halved_axes(info)
     owner = uuid.uuid4().hex
     levels: list[LazyArray] = [base]
-    stored = None if amplitude else find_stored(info)
+    stored, source = (None if amplitude else find_stored(info)), None
+    if stored is None and not amplitude:
+        source, stored = find_cached(info) or (None, None)
+    upgrade = None if stored is not None or amplitude else Upgrade(info, owner)
     for level in range(1, len(level_shapes(base.shape, halved, base.dtype.itemsize))):
-        computed = LevelArray(levels[-1], halved, owner, level)
+        computed = LevelArray(levels[-1], halved, owner, level, upgrade)
         if stored is not None and level <= len(stored.levels):
-            levels.append(StoredLevel(info, stored, level, computed, owner))
+            levels.append(StoredLevel(info, stored, level, computed, owner, source))
         else:
             levels.append(computed)
     return levels
+
+
+class Upgrade:
+    """Shared by the computed levels of one pyramid: once :meth:`refresh` finds the levels in the
+    per-user cache (built in the background), every level reads them instead of computing."""
+
+    def __init__(self, info: MrcFileInfo, owner: str) -> None:
+        self.info, self.owner = info, owner
+        self.found: tuple[Any, Any] | None = None
+        self.stored: dict[int, StoredLevel] = {}
+
+    def refresh(self) -> bool:
+        """Look for the cache entry again; True when the levels now read from it."""
+        self.found = self.found or find_cached(self.info)
+        return self.found is not None
+
+    def level(self, computed: LevelArray) -> LazyArray | None:
+        """The stored twin of ``computed`` once the entry exists, else None."""
+        if self.found is None or computed.level > len(self.found[1].levels):
+            return None
+        if computed.level not in self.stored:
+            source, index = self.found
+            self.stored[computed.level] = StoredLevel(self.info, index, computed.level, computed.plain(), self.owner, source)
+        return self.stored[computed.level]
 
 
 def display_levels(info: MrcFileInfo, *, amplitude: bool = False, multiscale: bool = True) -> list[LazyArray]:

@@ -107,13 +107,17 @@ class StoredLevel(LazyArray):
         The same level computed from the level below, used once a chunk fails its checks.
     owner
         Identifies the pyramid in the shared cache.
+    source
+        Where the chunks are (default: the file itself; a per-user cache entry otherwise).
     """
 
-    def __init__(self, info: MrcFileInfo, index: layout.PyramidIndex, k: int, fallback: LazyArray, owner: str) -> None:
+    def __init__(self, info: MrcFileInfo, index: layout.PyramidIndex, k: int, fallback: LazyArray, owner: str,
+                 source: Any = None) -> None:
         self.level = index.levels[k - 1]
         shape = self.level.shape if len(info.shape) == 3 else self.level.shape[1:]
         super().__init__(shape, info.dtype)
         self.info, self.index, self.k, self.fallback, self.owner = info, index, k, fallback, owner
+        self.source = info.source if source is None else source
         self.samples = np.dtype(MODE_TO_DTYPE[index.sample_mode]).newbyteorder("<")
         self._state: dict[str, Any] = {"bad": False, "whole": None, "lock": threading.Lock()}  # shared by views
 
@@ -179,7 +183,7 @@ class StoredLevel(LazyArray):
         def fetch(r: int, _threads: int) -> None:
             run = [first + i for i in runs[r]]
             offset = int(self.index.offsets[run[0]])
-            raw = self.info.source.pread(int(self.index.offsets[run[-1]] + self.index.cbytes[run[-1]]) - offset, offset)
+            raw = self.source.pread(int(self.index.offsets[run[-1]] + self.index.cbytes[run[-1]]) - offset, offset)
             for i, g in zip(runs[r], run):
                 at = int(self.index.offsets[g]) - offset
                 piece = raw[at : at + int(self.index.cbytes[g])]

@@ -12,19 +12,17 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from ...errors import MrczError
 from ...format import pyramid as layout
 from ...format import seektable
-from ..codec.blosc import MrczBlosc, default_threads, map_slices
+from ..codec.blosc import MrczBlosc
 from ..reader.file import open_mrc
+from ..reader.pyramid_cache import cacheable
 from ..reader.stored import check_stored, echo_of, halves_z
 from ..storage.paths import PathLike, as_path
 from ..storage.remote import is_url
-from .pyramid import PyramidBuilder
+from .pyramid import PyramidBuilder, feed
 
-_BATCH_BYTES = 256 * 2**20  # slices decoded at a time
 
 
 class _MagicLast:
@@ -75,8 +73,8 @@ def add_pyramid(path: PathLike, *, force: bool = False, n_threads: int | None = 
         if index is None:
             raise MrczError(f"{path}: plain MRC files cannot carry a stored pyramid (IMOD and mrcfile expect "
                             "the file to end with the data); convert it to .mrcz first")
-        if len(info.shape) == 4 or info.dtype.kind not in "iuf" or h.imod_unsigned:
-            raise MrczError(f"{path}: stored pyramids are for images, stacks and volumes of real samples")
+        if not cacheable(info):
+            raise MrczError(f"{path}: stored pyramids are for images, stacks and volumes of real samples in x, y, z order")
         if index.compressed_nbytes != h.packed_bytes:
             raise MrczError(f"{path}: the packed size at byte 144 ({h.packed_bytes}) disagrees with the chunks "
                             f"({index.compressed_nbytes} bytes); rewrite the file with napari-mrcz convert")
@@ -93,7 +91,7 @@ def add_pyramid(path: PathLike, *, force: bool = False, n_threads: int | None = 
         codec = MrczBlosc(h.compressor, 1, "auto", n_threads)
         builder = PyramidBuilder((h.ny, h.nx), h.dtype, halves_z(info), codec, path.absolute().parent)
         try:
-            _feed(info, builder, n_threads, progress)
+            feed(info, builder, n_threads, progress)
             echo = echo_of(h, table, info.source.pread)
             with open(path, "r+b") as out:
                 out.truncate(end)
@@ -119,21 +117,3 @@ def _our_trailer(info: Any, start: int) -> bool:
     """True when the bytes at ``start`` are a pyramid (or the start of one) we may replace."""
     return layout.is_pyramid(info.source.pread(len(layout.MAGIC), start)) or \
         info.source.pread(len(layout.MAGIC), start) == bytes(len(layout.MAGIC))
-
-
-def _feed(info: Any, builder: PyramidBuilder, n_threads: int | None,
-          progress: Callable[[int, int], None] | None) -> None:
-    """Every stored slice to ``builder``, decoded a batch at a time on all threads."""
-    h = info.header
-    threads = n_threads or default_threads()
-    step = max(threads, _BATCH_BYTES // max(1, h.slice_nbytes))
-    for z0 in range(0, h.nz, step):
-        z1 = min(h.nz, z0 + step)
-
-        def one(i: int, blosc_threads: int, z0: int = z0) -> None:
-            z = z0 + i
-            builder.add(z, np.asarray(info.read_slices(z, z + 1, blosc_threads)[0]))
-
-        map_slices(one, z1 - z0, threads)
-        if progress is not None:
-            progress(z1, h.nz)

@@ -18,13 +18,14 @@ import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from ...format import pyramid as layout
 from ...format.modes import mode_from_dtype
-from ..codec.blosc import MrczBlosc
+from ..codec.blosc import MrczBlosc, default_threads, map_slices
 from ...errors import MrczError
 from ..reader.multiscale import downsample, is_large, level_shapes
 from ..reader.stored import echo_of
@@ -39,6 +40,7 @@ each chunk, so readers need nothing more."""
 EXTRA_LEVELS = 2
 """Levels built beyond the side rule, for a size rule that only the final slice count decides."""
 _COPY = 8 * 2**20
+_BATCH_BYTES = 256 * 2**20  # slices decoded at a time by feed()
 
 
 def side_levels(ny: int, nx: int, halve_z: bool, itemsize: int) -> list[tuple[int, int, int]]:
@@ -246,3 +248,21 @@ def append(builder: PyramidBuilder, out: BinaryIO, header: Any, table: bytes) ->
     echo = echo_of(header, table, lambda n, offset: os.pread(fd, n, offset))
     start = layout.pyramid_start(header.data_offset, header.packed_bytes, header.nz)
     return builder.finish(out, start=start, echo=echo, shape=(header.nz, header.ny, header.nx))
+
+
+def feed(info: Any, builder: PyramidBuilder, n_threads: int | None,
+          progress: Callable[[int, int], None] | None) -> None:
+    """Every stored slice to ``builder``, decoded a batch at a time on all threads."""
+    h = info.header
+    threads = n_threads or default_threads()
+    step = max(threads, _BATCH_BYTES // max(1, h.slice_nbytes))
+    for z0 in range(0, h.nz, step):
+        z1 = min(h.nz, z0 + step)
+
+        def one(i: int, blosc_threads: int, z0: int = z0) -> None:
+            z = z0 + i
+            builder.add(z, np.asarray(info.read_slices(z, z + 1, blosc_threads)[0]))
+
+        map_slices(one, z1 - z0, threads)
+        if progress is not None:
+            progress(z1, h.nz)
