@@ -98,3 +98,12 @@ def source(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[
 
     serve.name = kind  # type: ignore[attr-defined]
     yield serve
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pyramid_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Computed pyramid levels go to a folder of the test run, never to the user's cache."""
+    from napari_mrcz import config
+
+    with config.set({"pyramid.cache_dir": str(tmp_path_factory.mktemp("pyramid-cache"))}):
+        yield

@@ -23,6 +23,7 @@ from . import contrast as _contrast
 from . import layer as _layer
 from . import maps as _maps
 from . import placement as _placement
+from . import pyramid_job as _pyramid_job
 from . import viewer as _viewer
 from .. import config
 from ..errors import MrczError, MrczWarning
@@ -135,6 +136,7 @@ def file_layers(info: MrcFileInfo, lazy: bool | None = None, layer_type: str | N
         raise MrczError(f"{_name(info)} holds {info.dtype} values; Labels layers hold integers")
     if lazy:  # no pyramid of label ids: their means are not labels
         levels: list[Any] = list(display_levels(info, multiscale=not labels))
+        _pyramid_job.start(info, levels, _name(info))  # computed levels: into the per-user cache
     else:
         levels = [read(info).data]
     scale, units = _layer.display_scale(info.voxel_size, levels[0].ndim)
