@@ -29,15 +29,13 @@ from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-try:
-    import napari_mrcz
-except ImportError:  # run from a checkout without installing
-    sys.path.insert(0, str(HERE.parent))
-    import napari_mrcz
+sys.path.insert(0, str(HERE.parent))  # the checkout this script is in, even where another copy is installed
+import napari_mrcz  # noqa: E402
 
 import numpy as np
 
 import _bigdata
+import _pyramid
 import _data
 import _mount
 import _peers
@@ -303,6 +301,8 @@ def targets(results: dict) -> list[dict]:
         import _zarr
 
         _zarr.targets(results["zarr"], check)
+    if "pyramid" in results:
+        _pyramid.targets(results["pyramid"], check)
     return found
 
 
@@ -392,6 +392,8 @@ def report(results: dict) -> str:
         import _zarr
 
         lines += _zarr.report(results["zarr"]) + [""]
+    if "pyramid" in results:
+        lines += _pyramid.report(results["pyramid"]) + [""]
     lines.append("targets:")
     for t in results["targets"]:
         lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['kind']:7} {t['target']:48} "
@@ -412,6 +414,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bigdata", action="store_true", help="skip partial decode, napari steps, multiscale")
     parser.add_argument("--no-mount", action="store_true", help="skip the FUSE mount's sequential read")
     parser.add_argument("--no-zarr", action="store_true", help="skip OME-Zarr conversion and kerchunk slice reads")
+    parser.add_argument("--no-pyramid", action="store_true", help="skip the stored-pyramid views (big tomogram)")
+    parser.add_argument("--pyramid-only", action="store_true", help="run only the stored-pyramid views")
+    parser.add_argument("--pyramid-shape", default=None, metavar="Z,Y,X",
+                        help=f"tomogram of the pyramid views (default {','.join(map(str, _pyramid.FULL))})")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -427,34 +433,40 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="napari-mrcz-bench-"))
     try:
-        for kind in kinds:
-            t0 = time.perf_counter()
-            results["kinds"][kind] = bench_kind(kind, args.small, args.repeats, threads, tmp, args.tune)
-            print(f"  {kind} done in {time.perf_counter() - t0:.0f} s", flush=True)
-        import _remote
+        if not args.pyramid_only:
+            for kind in kinds:
+                t0 = time.perf_counter()
+                results["kinds"][kind] = bench_kind(kind, args.small, args.repeats, threads, tmp, args.tune)
+                print(f"  {kind} done in {time.perf_counter() - t0:.0f} s", flush=True)
+            import _remote
 
-        results["remote"] = _remote.bench(tmp, args.small, args.repeats)
-        results["startup"] = _startup.bench_startup(tmp, max(args.repeats, 5))
-        if not args.no_batch:
-            import _batch
+            results["remote"] = _remote.bench(tmp, args.small, args.repeats)
+            results["startup"] = _startup.bench_startup(tmp, max(args.repeats, 5))
+            if not args.no_batch:
+                import _batch
 
-            t0 = time.perf_counter()
-            results["batch"] = _batch.bench_batch(args.small, min(args.repeats, 3), tmp)
-            print(f"  bulk conversion done in {time.perf_counter() - t0:.0f} s", flush=True)
-        if not args.no_bigdata:
-            t0 = time.perf_counter()
-            results["bigdata"] = _bigdata.run(tmp, args.small, args.repeats, threads)
-            print(f"  big data done in {time.perf_counter() - t0:.0f} s", flush=True)
-        if not args.no_mount:
-            t0 = time.perf_counter()
-            results["mount"] = _mount.bench(tmp, args.small, args.repeats, threads)
-            print(f"  mount done in {time.perf_counter() - t0:.0f} s", flush=True)
-        if not args.no_zarr:
-            import _zarr
+                t0 = time.perf_counter()
+                results["batch"] = _batch.bench_batch(args.small, min(args.repeats, 3), tmp)
+                print(f"  bulk conversion done in {time.perf_counter() - t0:.0f} s", flush=True)
+            if not args.no_bigdata:
+                t0 = time.perf_counter()
+                results["bigdata"] = _bigdata.run(tmp, args.small, args.repeats, threads)
+                print(f"  big data done in {time.perf_counter() - t0:.0f} s", flush=True)
+            if not args.no_mount:
+                t0 = time.perf_counter()
+                results["mount"] = _mount.bench(tmp, args.small, args.repeats, threads)
+                print(f"  mount done in {time.perf_counter() - t0:.0f} s", flush=True)
+            if not args.no_zarr:
+                import _zarr
 
+                t0 = time.perf_counter()
+                results["zarr"] = _zarr.bench(tmp, args.small, args.repeats)
+                print(f"  zarr bridges done in {time.perf_counter() - t0:.0f} s", flush=True)
+        if not args.no_pyramid:
             t0 = time.perf_counter()
-            results["zarr"] = _zarr.bench(tmp, args.small, args.repeats)
-            print(f"  zarr bridges done in {time.perf_counter() - t0:.0f} s", flush=True)
+            shape = tuple(int(n) for n in args.pyramid_shape.split(",")) if args.pyramid_shape else None
+            results["pyramid"] = _pyramid.run(tmp, args.small, args.repeats, shape)
+            print(f"  stored pyramid done in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = targets(results)
