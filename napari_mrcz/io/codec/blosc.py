@@ -221,6 +221,19 @@ def map_slices(work: Callable[[int, int], None], count: int, threads: int) -> No
         raise failed[0]
 
 
+def encode_blocks(arr: np.ndarray, cname: str, clevel: int, shuffle: str, blocksize: int) -> bytes:
+    """One blosc2-format chunk of ``arr`` (C-contiguous) with blocks of ``blocksize`` bytes, on the
+    calling thread, every setting passed with the call (python-blosc2 keeps no process-wide state
+    for them, unlike blosc1). Blocks are independent: c-blosc2's getitem decodes one without the
+    rest (:func:`napari_mrcz.io.codec.cblosc2.getitem`); :meth:`MrczBlosc.decode` decodes it whole.
+    Used for stored pyramid levels, which only napari-mrcz reads."""
+    b2 = load_blosc2()
+    arr = np.ascontiguousarray(arr)
+    filters = {"none": b2.Filter.NOFILTER, "byte": b2.Filter.SHUFFLE, "bit": b2.Filter.BITSHUFFLE}
+    return b2.compress2(arr, codec=b2.Codec[cname.upper()], clevel=clevel, filters=[filters[shuffle]],
+                        filters_meta=[0], typesize=arr.dtype.itemsize, blocksize=blocksize, nthreads=1)
+
+
 class MrczBlosc:
     """Compress and decompress one z-slice as one blosc chunk.
 

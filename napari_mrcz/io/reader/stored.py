@@ -28,6 +28,7 @@ from ...format import pyramid as layout
 from ...format.constants import ISPG_IMAGE_STACK
 from ...format.modes import MODE_TO_DTYPE
 from ...format.seektable import trailer_nbytes
+from ..codec import cblosc2
 from ..codec.blosc import MrczBlosc, blosc2_gil_released, default_threads, map_slices
 from .array import LazyArray
 from .cache import ArrayCache
@@ -36,6 +37,7 @@ from .file import MrcFileInfo
 _CACHE = ArrayCache(config.get("multiscale.cache_bytes"))
 _FIRST_READ = 256 * 2**10  # the index is read with this many bytes at first: most indexes fit
 _RUN_BYTES = 16 * 2**20  # contiguous chunks read in one request up to this size
+PLANE_FRACTION = 4  # requests for at most 1/4 of each chunk's planes decode only those planes
 
 
 def echo_of(header: Any, table: bytes, read: Callable[[int, int], bytes]) -> layout.Echo:
@@ -144,7 +146,9 @@ class StoredLevel(LazyArray):
         per_axis = [np.unique(i // c) for i, c in zip(zyx, chunk)]
         everything = all(len(p) == g for p, g in zip(per_axis, grid))
         ids = np.ravel_multi_index(np.meshgrid(*per_axis, indexing="ij"), grid).reshape(-1)
-        blocks = self._chunks(ids, keep=not everything)
+        # a few planes of each chunk (a z jump): decode just those blocks (one per plane), not cached
+        planes = np.unique(zyx[0]) if len(np.unique(zyx[0])) * PLANE_FRACTION <= len(per_axis[0]) * chunk[0] else None
+        blocks = self._chunks(ids, keep=not everything and planes is None, planes=planes)
         if everything and all(len(i) == n for i, n in zip(zyx, shape)):
             full = np.empty(shape, dtype=self.dtype)
             for i, block in zip(ids.tolist(), blocks):
@@ -161,8 +165,11 @@ class StoredLevel(LazyArray):
             out[_outer(sel)] = block[_outer(src)]
         return out
 
-    def _chunks(self, ids: np.ndarray, keep: bool) -> list[np.ndarray]:
-        """Decoded chunks ``ids`` (level-relative), from the cache or read (and kept when ``keep``)."""
+    def _chunks(self, ids: np.ndarray, keep: bool, planes: np.ndarray | None = None) -> list[np.ndarray]:
+        """Decoded chunks ``ids`` (level-relative), from the cache or read (and kept when ``keep``);
+        with ``planes`` (level z indices) only those planes of each chunk are decoded (where c-blosc2's
+        getitem is available; the rest of each returned chunk is undefined)."""
+        partial = planes is not None and cblosc2.available()
         first = self.index.first[self.k - 1]
         _CACHE.budget = config.get("multiscale.cache_bytes")
         found: dict[int, np.ndarray] = {}
@@ -190,7 +197,13 @@ class StoredLevel(LazyArray):
                 layout.check_chunk(self.index, g, piece, f"{what} chunk {i}")
                 box = self.level.chunk_box(i)
                 block = np.empty(tuple(b.stop - b.start for b in box), dtype=self.samples)
-                codec.decode(piece, block, what=f"{what} chunk {i}", threads=1)
+                if partial:
+                    for z in planes[(planes >= box[0].start) & (planes < box[0].stop)].tolist():
+                        plane = block[z - box[0].start]
+                        cblosc2.getitem(piece, block.itemsize, (z - box[0].start) * plane.nbytes, plane,
+                                        f"{what} chunk {i}")
+                else:
+                    codec.decode(piece, block, what=f"{what} chunk {i}", threads=1)
                 block = block.astype(self.dtype, copy=False)
                 found[i] = block
                 if keep:

@@ -15,7 +15,6 @@ from typing import Any
 from ...errors import MrczError
 from ...format import pyramid as layout
 from ...format import seektable
-from ..codec.blosc import MrczBlosc
 from ..reader.file import open_mrc
 from ..reader.pyramid_cache import cacheable
 from ..reader.stored import check_stored, echo_of, halves_z
@@ -88,8 +87,7 @@ def add_pyramid(path: PathLike, *, force: bool = False, n_threads: int | None = 
         if info.source.size > end and existing is None and not force and not _our_trailer(info, start):
             raise MrczError(f"{path}: {info.source.size - end} bytes of unknown meaning follow the data; "
                             "use force (CLI: --force) to replace them")
-        codec = MrczBlosc(h.compressor, 1, "auto", n_threads)
-        builder = PyramidBuilder((h.ny, h.nx), h.dtype, halves_z(info), codec, path.absolute().parent)
+        builder = PyramidBuilder((h.ny, h.nx), h.dtype, halves_z(info), path.absolute().parent)
         try:
             feed(info, builder, n_threads, progress)
             echo = echo_of(h, table, info.source.pread)

@@ -188,8 +188,7 @@ class MrczWriter:
             if _pyramid.wanted(self._pyramid_setting, compressed=self.codec is not None, ndim=self.ndim,
                                dtype=self.stored, slice_shape=self.slice_shape):
                 halve_z = self.ndim == 3 and ispg_for(3, 2, self.fields.kept.ispg) != 0
-                self._pyramid = _pyramid.PyramidBuilder(self.slice_shape, self.stored, halve_z, self.codec,
-                                                        self.path.absolute().parent)
+                self._pyramid = _pyramid.PyramidBuilder(self.slice_shape, self.stored, halve_z, self.path.absolute().parent)
         if arr.shape[1:] != self.slice_shape or arr.dtype != self._source_dtype:
             raise MrczError(
                 f"block {arr.shape} {arr.dtype} does not match the first block's slices "

@@ -10,11 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ... import config
-from ..codec.blosc import MrczBlosc
 from ..reader.file import MrcFileInfo
 from ..reader.pyramid_cache import SUFFIX, cache_dir, cacheable, data_echo, entry_name, find_cached
 from ..reader.stored import halves_z
-from .pyramid import LEVEL_CODEC, PyramidBuilder, feed
+from .pyramid import PyramidBuilder, feed
 
 
 def build_cached(info: MrcFileInfo, *, progress: Callable[[int, int], None] | None = None,
@@ -39,7 +38,7 @@ def build_cached(info: MrcFileInfo, *, progress: Callable[[int, int], None] | No
         return target
     folder.mkdir(parents=True, exist_ok=True)
     h = info.header
-    builder = PyramidBuilder((h.ny, h.nx), info.dtype, halves_z(info), MrczBlosc(LEVEL_CODEC[0]), folder)
+    builder = PyramidBuilder((h.ny, h.nx), info.dtype, halves_z(info), folder)
     fd, name = tempfile.mkstemp(prefix=".", suffix=SUFFIX + ".part", dir=folder)
     try:
         feed(info, builder, n_threads, progress)
