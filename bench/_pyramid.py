@@ -47,6 +47,17 @@ def _child(mode: str, target: str, cache: str | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _peak_rss() -> int:
+    """This process's peak RSS: VmHWM (ru_maxrss carries the forking parent's peak across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _timed(fn) -> tuple[float, object]:
     t0 = time.perf_counter()
     got = fn()
@@ -247,5 +258,5 @@ if __name__ == "__main__":
         result = views_mmap(target)
     else:
         result = views_ours(target, only_open_3d=mode == "ours-open3d")
-    result["rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    result["rss_bytes"] = _peak_rss()
     print(json.dumps(result))

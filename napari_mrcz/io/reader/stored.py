@@ -141,7 +141,7 @@ class StoredLevel(LazyArray):
     def _read_stored(self, zyx: tuple[np.ndarray, ...]) -> np.ndarray:
         whole = self._state["whole"]
         if whole is not None:
-            return whole[np.ix_(*zyx)]
+            return whole[_outer(list(zyx))]  # the whole level again (3-D, thumbnail): a view, no copy
         shape, chunk, grid = self.level.shape, self.level.chunk, self.level.grid
         per_axis = [np.unique(i // c) for i, c in zip(zyx, chunk)]
         everything = all(len(p) == g for p, g in zip(per_axis, grid))
@@ -158,11 +158,20 @@ class StoredLevel(LazyArray):
                 self._state["whole"] = full  # napari's 3-D view and thumbnail: read once per open
             return full[np.ix_(*zyx)] if not all(np.array_equal(i, np.arange(n)) for i, n in zip(zyx, shape)) else full
         out = np.empty(tuple(len(i) for i in zyx), dtype=self.dtype)
+        ranges = [_as_range(i) for i in zyx]
         for i, block in zip(ids.tolist(), blocks):
             box = self.level.chunk_box(i)
+            if all(r is not None for r in ranges):  # napari's requests: one slice per axis
+                dst, src = [], []
+                for (a, e), b in zip(ranges, box):  # type: ignore[misc]
+                    lo, hi = max(a, b.start), min(e, b.stop)
+                    dst.append(slice(lo - a, hi - a))
+                    src.append(slice(lo - b.start, hi - b.start))
+                out[tuple(dst)] = block[tuple(src)]
+                continue
             sel = [np.flatnonzero((idx >= b.start) & (idx < b.stop)) for idx, b in zip(zyx, box)]
-            src = [idx[s] - b.start for idx, s, b in zip(zyx, sel, box)]
-            out[_outer(sel)] = block[_outer(src)]
+            src_idx = [idx[s] - b.start for idx, s, b in zip(zyx, sel, box)]
+            out[_outer(sel)] = block[_outer(src_idx)]
         return out
 
     def _chunks(self, ids: np.ndarray, keep: bool, planes: np.ndarray | None = None) -> list[np.ndarray]:
@@ -179,11 +188,14 @@ class StoredLevel(LazyArray):
                 found[i] = got
         missing = [i for i in ids.tolist() if i not in found]
         runs: list[list[int]] = []  # consecutive chunks are contiguous in the file: one read each run
+        run_bytes = 0
         for i in missing:
-            if runs and runs[-1][-1] == i - 1 and sum(int(self.index.cbytes[first + j]) for j in runs[-1]) < _RUN_BYTES:
+            if runs and runs[-1][-1] == i - 1 and run_bytes < _RUN_BYTES:
                 runs[-1].append(i)
             else:
                 runs.append([i])
+                run_bytes = 0
+            run_bytes += int(self.index.cbytes[first + i])
         codec = MrczBlosc()
         what = f"{self.info.path}: stored pyramid level {self.k}"
 
@@ -212,6 +224,13 @@ class StoredLevel(LazyArray):
         with blosc2_gil_released():
             map_slices(fetch, len(runs), max(default_threads(), min(8, len(runs))))
         return [found[i] for i in ids.tolist()]
+
+
+def _as_range(index: np.ndarray) -> tuple[int, int] | None:
+    """(start, stop) when ``index`` is consecutive ascending integers, else None."""
+    if index.size and int(index[-1]) - int(index[0]) == index.size - 1 and (index.size < 3 or bool(np.all(np.diff(index) == 1))):
+        return int(index[0]), int(index[-1]) + 1
+    return None
 
 
 def _outer(index: list[np.ndarray]) -> tuple[Any, ...]:
