@@ -35,6 +35,7 @@ pyramid does (a file appended to, or truncated, does not).
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ class Level:
     shape: tuple[int, int, int]
     chunk: tuple[int, int, int]
 
-    @property
+    @functools.cached_property
     def grid(self) -> tuple[int, int, int]:
         """Chunks along z, y and x."""
         return tuple(-(-n // c) for n, c in zip(self.shape, self.chunk))  # type: ignore[return-value]
@@ -82,8 +83,12 @@ class Level:
 
     def chunk_box(self, index: int) -> tuple[slice, slice, slice]:
         """The box of the level chunk ``index`` (C order over :attr:`grid`) covers, clipped at the edges."""
-        pos = np.unravel_index(index, self.grid)
-        return tuple(slice(int(p) * c, min(n, (int(p) + 1) * c)) for p, c, n in zip(pos, self.chunk, self.shape))  # type: ignore[return-value]
+        _, gy, gx = self.grid
+        z, rest = divmod(index, gy * gx)
+        y, x = divmod(rest, gx)
+        (cz, cy, cx), (nz, ny, nx) = self.chunk, self.shape
+        return (slice(z * cz, min(nz, (z + 1) * cz)), slice(y * cy, min(ny, (y + 1) * cy)),
+                slice(x * cx, min(nx, (x + 1) * cx)))
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from .file import MrcFileInfo
 
 _CACHE = ArrayCache(config.get("multiscale.cache_bytes"))
 _FIRST_READ = 256 * 2**10  # the index is read with this many bytes at first: most indexes fit
-_RUN_BYTES = 16 * 2**20  # contiguous chunks read in one request up to this size
+_RUN_BYTES = 4 * 2**20  # contiguous chunks read in one request up to this size (runs decode in parallel)
 PLANE_FRACTION = 4  # requests for at most 1/4 of each chunk's planes decode only those planes
 
 
