@@ -11,7 +11,7 @@ import numpy as np
 
 import napari_mrcz as nm
 from napari_mrcz.io.reader.stored import StoredLevel
-from napari_mrcz.plugin.reader import get_reader
+from napari_mrcz.plugin.reader import file_layers
 
 
 def _background() -> list[threading.Thread]:
@@ -25,13 +25,13 @@ def test_background_build_then_cache(tmp_path: Path, settings) -> None:
     data = np.random.default_rng(0).integers(0, 900, size=(10, 150, 120)).astype(np.uint16)
     nm.write(tmp_path / "plain.mrc", data)
     nm.write(tmp_path / "stored.mrcz", data)
-    (levels, _kwargs, _kind), = get_reader(str(tmp_path / "plain.mrc"))(str(tmp_path / "plain.mrc"))
+    (levels, _kwargs, _kind), = file_layers(nm.open_mrc(tmp_path / "plain.mrc"))
     for thread in _background():
         thread.join(60)
     assert levels[1].upgrade.found is not None
     assert np.array_equal(np.asarray(levels[0]), data)
-    (again, _kwargs, _kind), = get_reader(str(tmp_path / "plain.mrc"))(str(tmp_path / "plain.mrc"))
-    (stored, _kwargs, _kind), = get_reader(str(tmp_path / "stored.mrcz"))(str(tmp_path / "stored.mrcz"))
+    (again, _kwargs, _kind), = file_layers(nm.open_mrc(tmp_path / "plain.mrc"))
+    (stored, _kwargs, _kind), = file_layers(nm.open_mrc(tmp_path / "stored.mrcz"))
     assert not _background()
     for a, b, c in zip(levels[1:], again[1:], stored[1:]):
         assert isinstance(b, StoredLevel) and isinstance(c, StoredLevel)
