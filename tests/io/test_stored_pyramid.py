@@ -222,3 +222,18 @@ def test_convert_stores_a_pyramid(tmp_path: Path) -> None:
     nm.write(tmp_path / "in.mrc", data)
     nm.io.writer.convert.convert_file(tmp_path / "in.mrc", tmp_path / "out.mrcz")
     assert check_stored(nm.open_mrc(tmp_path / "out.mrcz"))[0] is not None
+
+
+def test_stored_levels_over_every_backend(tmp_path: Path, source) -> None:
+    """Local, gzip, bz2 and HTTP: the stored levels are found, verified and equal the computed ones."""
+    data = _data((7, 130, 100), "int16")
+    nm.write(tmp_path / "tomo.mrcz", data)
+    nm.write(tmp_path / "plain_levels.mrcz", data, pyramid=False)
+    truth = [np.asarray(level) for level in _levels(tmp_path / "plain_levels.mrcz")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        levels = pyramid(nm.open_mrc(source(tmp_path / "tomo.mrcz")))
+        assert all(isinstance(level, StoredLevel) for level in levels[1:])
+        for level, want in zip(levels, truth):
+            assert np.array_equal(np.asarray(level), want)
+            assert np.array_equal(level[:, 5], want[:, 5])
