@@ -14,11 +14,14 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MrczWarning
 from ..format.names import PLAIN_SUFFIXES, READ_SUFFIXES
-from ..io.batch import BatchProgress, ConvertResult, convert_many
 from .info import size_text
+
+if TYPE_CHECKING:  # imported by convert_paths: ``napari-mrcz info`` does not load the batch machinery
+    from ..io.batch import BatchProgress, ConvertResult
 
 EXAMPLES = """
 many files (--out-dir): each IN is a file, a URL, a folder (its """ + " ".join(READ_SUFFIXES) + """
@@ -62,6 +65,8 @@ def usage_problem(args: argparse.Namespace) -> str | None:
 def convert_paths(args: argparse.Namespace, compressor: str | None) -> list[ConvertResult]:
     """Run the conversion ``args`` asks for; prints progress, warnings and the summary."""
     from tqdm import tqdm
+
+    from ..io.batch import convert_many
 
     bar: tqdm | None = None
     start = time.perf_counter()

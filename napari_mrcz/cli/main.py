@@ -2,8 +2,8 @@
 
 A thin front-end over the core: it turns ``MrczError``/``OSError`` into one line on stderr and an exit
 code (0 success, 1 a file or user error or an invalid file, 2 a usage error or an unreadable file, 130
-interrupted), never a traceback. napari is imported only by ``view`` (in ``_view``), tqdm only by
-``convert``.
+interrupted), never a traceback. Each command imports what it needs when it runs: napari only
+``view``, tqdm and the writer only ``convert``, the checks only ``validate``, so ``info`` starts fast.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from ..format.names import DEFAULT_COMPRESSOR, PLAIN_SUFFIXES, is_zarr, suffix_k
 from ..errors import MrczError
 from ..io.reader.file import open_mrc
 from ..io.storage.urls import file_name
-from ..io.validate import SEVERITIES, validate
-from ..io.writer.convert import convert_file, import_codecs, resolve_tolerance
 from ..values.precision import EXPLICIT_INTEGER_DTYPES, INT
 from ..values.quantize import parse_tolerance
 
@@ -280,6 +278,8 @@ def output_compressor(path: Path, compressor: str | None) -> str | None:
 def _convert(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ..io.writer.convert import convert_file, import_codecs, resolve_tolerance
+
     problem = batch.usage_problem(args)
     if problem:
         raise _UsageError(problem)
@@ -333,6 +333,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from ..io.validate import SEVERITIES, validate
+
     code, results = EXIT_OK, []
     for name in args.files:
         problems = validate(name, check_stats=not args.no_stats)

@@ -51,8 +51,34 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_import_napari_mrcz_is_light() -> None:
     run = _python("-c", "import json, sys, napari_mrcz; print(json.dumps(sorted(sys.modules)))")
     assert run.returncode == 0, run.stderr
-    assert _heavy(set(json.loads(run.stdout))) == []
+    modules = set(json.loads(run.stdout))
+    assert _heavy(modules) == []
     assert "napari_mrcz" in _imported(run.stderr)
+    # the public names are lazy (PEP 562): nothing of the package beyond its version is loaded yet
+    assert sorted(m for m in modules if m.startswith("napari_mrcz")) == ["napari_mrcz", "napari_mrcz._version"]
+
+
+@pytest.mark.parametrize("name", ["read", "write", "open_mrc", "MrczError", "validate", "convert_file", "config"])
+def test_a_public_name_loads_only_what_it_uses(name: str) -> None:
+    """Using one public name imports its module, not the batch machinery, dask, blosc2, fsspec or napari."""
+    code = f"import json, sys, napari_mrcz; napari_mrcz.{name}; print(json.dumps(sorted(sys.modules)))"
+    run = _python("-c", code)
+    assert run.returncode == 0, run.stderr
+    modules = set(json.loads(run.stdout))
+    assert "napari_mrcz.io.batch" not in modules
+    assert _heavy(modules) == []
+
+
+def test_public_names_resolve_and_are_listed() -> None:
+    """``__all__`` is unchanged plus convert_file and config; every name resolves and dir() lists it."""
+    for name in nm.__all__:
+        assert getattr(nm, name) is not None, name
+        assert name in dir(nm)
+    assert nm.convert_file.__module__ == "napari_mrcz.io.zarr.dispatch"
+    assert nm.config.get("multiscale.side") > 0
+    with pytest.raises(AttributeError):
+        nm.no_such_name  # noqa: B018
+    from napari_mrcz import ConvertResult, convert_many  # noqa: F401 - the batch names still import
 
 
 @pytest.mark.parametrize(("name", "options"), [("plain.mrc", []), ("zstd.mrcz", []), ("lz4.mrcz", ["--json"])])
