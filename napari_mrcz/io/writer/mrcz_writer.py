@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
+import secrets
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -149,8 +149,7 @@ class MrczWriter:
         folder = self.path.absolute().parent
         if not folder.is_dir():
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent or ".")
-        self._tmp = Path(tmp)
+        fd, self._tmp = _create_temporary(self.path)
         self._file = os.fdopen(fd, "wb")
         try:
             self._file.write(bytes(HEADER_BYTES) + self.extended)
@@ -368,12 +367,26 @@ class MrczWriter:
             self.abort()
 
 
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """A new, empty ``.<name>.<random>.part`` beside ``target``, opened for writing.
+
+    Created with mode 0666, so the process's umask applies as the kernel creates it (as for
+    ``open(path, "w")``); reading or changing the umask is process-wide and would race other threads.
+    """
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    folder = target.parent
+    while True:
+        tmp = folder / f".{target.name}.{secrets.token_hex(4)}.part"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # another writer's temporary file: draw another name
+            continue
+
+
 def _set_mode(tmp: Path, target: Path) -> None:
-    """mkstemp makes 0600 files; give the new file the old file's mode, or the umask's default."""
+    """A replaced file keeps its mode; a new one has the umask's, given when it was created."""
     try:
         mode = target.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+        return
     os.chmod(tmp, mode)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +30,7 @@ from .mrcz_writer import MrczWriter, Progress
 from .pyramid import auto_for, check_setting
 
 _executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
 
 
 def write(
@@ -225,6 +227,7 @@ def write(
 def write_async(*args: Any, **kwargs: Any) -> Future[Path]:
     """:func:`write` in a background thread; ``.result()`` returns the path or raises the error."""
     global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="napari-mrcz-write")
+    with _executor_lock:  # two first calls at once must not each start an executor
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="napari-mrcz-write")
     return _executor.submit(write, *args, **kwargs)

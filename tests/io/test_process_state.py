@@ -1,0 +1,108 @@
+"""Library code changes no process-wide state: the umask stays put while files are written (files other
+threads create meanwhile keep the umask's mode), replaced targets keep their mode, and the background
+writer's executor is created once however many threads ask for it first."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import napari_mrcz as nm
+from napari_mrcz.io.writer import write as write_module
+
+
+@pytest.fixture
+def umask_022() -> int:
+    old = os.umask(0o022)
+    yield 0o022
+    os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_writing_never_touches_the_umask(umask_022: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.umask is process-wide (reading it means setting it): a write must not call it at all."""
+
+    def refuse(mask: int) -> int:
+        raise AssertionError("os.umask called while writing")
+
+    data = np.arange(3 * 8 * 8, dtype=np.float32).reshape(3, 8, 8)
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "umask", refuse)
+        for name in ("new.mrcz", "new.mrc"):
+            nm.write(tmp_path / name, data)
+        nm.write(tmp_path / "new.mrcz", data)  # replaced
+    for name in ("new.mrcz", "new.mrc"):
+        assert _mode(tmp_path / name) == 0o666 & ~umask_022
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o664, 0o444])
+def test_a_replaced_file_keeps_its_mode(tmp_path: Path, mode: int, umask_022: int) -> None:
+    path = tmp_path / "kept.mrcz"
+    nm.write(path, np.zeros((2, 4, 4), np.int16))
+    os.chmod(path, mode)
+    nm.write(path, np.ones((2, 4, 4), np.int16), overwrite="force" if not mode & 0o200 else True)
+    assert _mode(path) == mode
+    assert nm.read(path).data.sum() == 32
+
+
+def test_files_other_threads_create_during_writes_keep_the_umask_mode(tmp_path: Path, umask_022: int) -> None:
+    """Writes in one thread, plain ``open`` in another: every file the other thread made is 0644."""
+    stop = threading.Event()
+    made: list[Path] = []
+
+    def create() -> None:
+        n = 0
+        while not stop.is_set():
+            path = tmp_path / f"other-{n}.txt"
+            with open(path, "w"):
+                pass
+            made.append(path)
+            n += 1
+
+    other = threading.Thread(target=create)
+    other.start()
+    try:
+        for i in range(40):
+            nm.write(tmp_path / f"w{i % 4}.mrcz", np.full((1, 4, 4), i, np.int16))
+    finally:
+        stop.set()
+        other.join()
+    assert made
+    assert {_mode(p) for p in made} == {0o644}
+    assert {_mode(tmp_path / f"w{i}.mrcz") for i in range(4)} == {0o644}
+
+
+def test_write_async_starts_one_executor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many threads calling write_async first at once share one executor."""
+    started = []
+
+    class Counted(write_module.ThreadPoolExecutor):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            started.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(write_module, "_executor", None)
+    monkeypatch.setattr(write_module, "ThreadPoolExecutor", Counted)
+    barrier = threading.Barrier(8)
+    futures = []
+
+    def go(i: int) -> None:
+        barrier.wait()
+        futures.append(nm.write_async(tmp_path / f"a{i}.mrcz", np.full((1, 4, 4), i, np.int8)))
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(int(nm.read(f.result(timeout=60)).data[0, 0, 0]) for f in futures) == list(range(8))
+    assert len(started) == 1
+    started[0].shutdown()
