@@ -16,6 +16,11 @@ MACHST_BIG = (0x11, 0x11)
 NVERSION = 20141  # MRC2014, update of 2020 (float16 mode 12)
 MRCZ_LABEL = "MRCZ0.6.0"  # mrcz reads the format version from the first label
 OUR_LABEL = "napari-mrcz"  # start of the label this package writes ("napari-mrcz <version>")
+TOLERANCE_LABEL_PREFIX = "napari-mrcz quantized, tolerance "  # then the bound on |stored - original|
+LABELS_MARKER = "napari-mrcz labels"  # the data is a segmentation (opens as a napari Labels layer)
+DECIMATION_LABEL_PREFIX = "napari-mrcz: "  # "<dtype> values stored as <dtype> (exactly)"
+PINNED_LABEL_PREFIXES = (TOLERANCE_LABEL_PREFIX, LABELS_MARKER, DECIMATION_LABEL_PREFIX)
+"""Labels that say what the values are: a rewrite keeps them however many labels it adds."""
 MICROSCOPE_DEFAULTS = {"voltage": 0.0, "c3": 0.0, "gain": 1.0}  # what mrcz 0.6.0 writeMRC stores unless told
 IMOD_STAMP = 1146047817  # bytes 152-155 of files written by IMOD
 IMOD_FLAG_SIGNED_BYTES = 1

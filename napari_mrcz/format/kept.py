@@ -22,6 +22,7 @@ from .constants import (
     ISPG_VOLUME_STACK_RANGE,
     MICROSCOPE_DEFAULTS,
     MRCZ_LABEL,
+    PINNED_LABEL_PREFIXES,
 )
 from .extended import TILT_ANGLES_KEY, RawExtended, holds_tilt_angles, seri_tilt_extended
 from .header import Header
@@ -104,18 +105,24 @@ def extended_to_write(kept: KeptFields, metadata: dict[str, Any] | None, extende
 
 def merged_labels(kept: Sequence[str], ours: Sequence[str], compressed: bool) -> list[str]:
     """The labels to write: mrcz's format label first for compressed files, the kept labels, then ours
-    (empty ones skipped).
+    (empty ones skipped, repeats of a kept label that says what the values are dropped).
 
     At most 10 fit: as IMOD does, the first kept label (usually the program that made the file) stays
-    and the oldest after it make room. Labels are cut to 80 characters; blank ones are dropped
+    and the oldest after it make room, except the labels that say what the values are
+    (:data:`~.constants.PINNED_LABEL_PREFIXES`: the tolerance bound, the segmentation marker), which
+    stay however often a file is rewritten. Labels are cut to 80 characters; blank ones are dropped
     (mrcfile.validate refuses blank labels between used ones).
     """
     head = [MRCZ_LABEL] if compressed else []
     body = [lab[:LABEL_CHARS] for lab in kept if lab.strip() and not lab.startswith("MRCZ")]
-    tail = [lab[:LABEL_CHARS] for lab in ours if lab]
+    tail = [lab[:LABEL_CHARS] for lab in ours if lab and not (lab in body and lab.startswith(PINNED_LABEL_PREFIXES))]
     room = MAX_LABELS - len(head) - len(tail)
     if len(body) > room:
-        body = body[:1] + body[len(body) - room + 1 :] if room > 0 else []
+        pinned = [i for i, lab in enumerate(body) if lab.startswith(PINNED_LABEL_PREFIXES)]
+        others = [i for i in range(len(body)) if i not in pinned]
+        # keep: the pinned, the first label, then the newest others, as far as there is room
+        order = pinned + others[:1] + others[:0:-1]
+        body = [body[i] for i in sorted(order[: max(room, 0)])]
     return head + body + tail
 
 

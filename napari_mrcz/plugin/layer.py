@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MrczError, MrczWarning
+from ..format.constants import TOLERANCE_LABEL_PREFIX
 from ..format.metadata import angstrom_per, encode_metadata
 
 KEY = "mrcz"
@@ -143,6 +144,17 @@ def header_extras(layer_metadata: dict[str, Any] | None) -> dict[str, float]:
         if isinstance(value, (int, float)) and np.isfinite(value):
             out[name] = float(value)
     return out
+
+
+def recorded_tolerance(layer_metadata: dict[str, Any] | None) -> tuple[str, ...]:
+    """The tolerance label lines of the file a layer was read from: a layer saved again carries them
+    forward, so the file still records how far its values may be from the original."""
+    ours = (layer_metadata or {}).get(KEY)
+    header = ours.get("header") if isinstance(ours, dict) else None
+    labels = header.get("labels") if isinstance(header, dict) else None
+    if not isinstance(labels, (list, tuple)):
+        return ()
+    return tuple(lab for lab in labels if isinstance(lab, str) and lab.startswith(TOLERANCE_LABEL_PREFIX))
 
 
 def write_arguments(attributes: dict[str, Any], ndim: int) -> dict[str, Any]:

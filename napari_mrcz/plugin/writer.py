@@ -147,7 +147,7 @@ def save_image(
         clevel=clevel,
         shuffle=shuffle,
         n_threads=n_threads,
-        labels=labels,
+        labels=(*_layer.recorded_tolerance(attributes.get("metadata")), *labels),
         lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64, with a warning
         origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),
         **_layer.write_arguments(attributes, len(shape)),

@@ -8,12 +8,14 @@ Pure numpy, thread-safe once planned: the writer's worker threads call :meth:`Pr
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
 import numpy as np
 
 from ..errors import MrczError, MrczWarning
+from ..format.constants import DECIMATION_LABEL_PREFIX
 from .dtypes import convert, storage_dtype
 from .quantize import check_tolerance, quantize, tolerance_label
 
@@ -107,8 +109,28 @@ class Precision:
         self.stored: np.dtype | None = None
         self._check = False
         self._integer = False  # decimating to self.stored, checked exactly
-        self.labels: list[str] = []  # what the file's MRC labels record
         self.cast_error = 0.0  # largest |stored - value| from rounding float64/complex128 (lossy_cast)
+        self._narrowing = False  # rounding float64/complex128 to the stored dtype, then quantizing that
+        self._max_error = 0.0  # the largest |stored - original| seen where narrowing adds to the tolerance
+        self._lock = threading.Lock()
+
+    @property
+    def bound(self) -> float | None:
+        """The bound on |stored - original| for the slices applied so far: the tolerance, or the largest
+        error seen when rounding float64 to float32 before quantizing added to it; None when lossless."""
+        return None if self.tolerance is None else max(self.tolerance, self._max_error)
+
+    @property
+    def labels(self) -> list[str]:
+        """What the file's MRC labels record (after the last :meth:`apply`): the bound, the decimation."""
+        out = []
+        if self.tolerance is not None:
+            assert self.source is not None and self.stored is not None
+            grid_dtype = self.stored if self._narrowing else self.source
+            out.append(tolerance_label(self.tolerance, grid_dtype, self.bound))
+        if self._integer and self.source is not None and self.source.kind == "f":
+            out.append(f"{DECIMATION_LABEL_PREFIX}{self.source} values stored as {self.stored} (exactly)")
+        return out
 
     def cast_warning(self) -> str | None:
         """What to tell the user after float64/complex128 values were rounded (``lossy_cast``), or None."""
@@ -144,10 +166,10 @@ class Precision:
         else:
             self.stored = integer_dtype_for(first, self.tolerance) if self.request == INT else self.request
             self._integer = True
-        if self.tolerance is not None:
-            self.labels.append(tolerance_label(self.tolerance, first.dtype))
-        if self._integer and kind == "f":
-            self.labels.append(f"napari-mrcz: {first.dtype} values stored as {self.stored} (exactly)")
+        # float64 rounded to float32 (lossy_cast): quantize what is stored, the float32 values, so the
+        # grid survives the cast; the error is then the tolerance plus the cast's, measured per slice
+        self._narrowing = (self.tolerance is not None and not self._integer and not self._check
+                           and self.stored != first.dtype.newbyteorder("="))
         return self.stored
 
     def apply(self, block: np.ndarray, first_z: int) -> np.ndarray:
@@ -159,13 +181,22 @@ class Precision:
             Values that cannot be stored as planned (not integers, out of range, not exact in float32).
         """
         assert self.stored is not None, "plan() first"
+        if self._narrowing:
+            assert self.tolerance is not None
+            cast = convert(block, self.stored, False, first_z)
+            values = quantize(cast, self.tolerance)
+            cast_error, total = _largest_error(cast, block), _largest_error(values, block)
+            with self._lock:
+                self.cast_error = max(self.cast_error, cast_error)
+                self._max_error = max(self._max_error, total)
+            return values
         values = block if self.tolerance is None else quantize(block, self.tolerance)
         if not self._integer:
             out = convert(values, self.stored, self._check, first_z)
             if self.lossy_cast and values.dtype.kind in "fc" and out.dtype.itemsize < values.dtype.itemsize:
-                with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, float64 beyond float32
-                    error = np.abs(out.astype(values.dtype) - values)
-                self.cast_error = max(self.cast_error, float(np.max(error, initial=0.0, where=np.isfinite(error))))
+                cast_error = _largest_error(out, values)
+                with self._lock:
+                    self.cast_error = max(self.cast_error, cast_error)
             return out
         lo, hi = value_range(values)
         info = np.iinfo(self.stored)
@@ -187,3 +218,11 @@ class Precision:
                 f"{self.stored} exactly; pass dtype=None (or a tolerance >= 0.5 to round them first)"
             )
         return out
+
+
+
+def _largest_error(stored: np.ndarray, original: np.ndarray) -> float:
+    """The largest finite |stored - original| (inf - inf: a kept value, no error), in ``original``'s dtype."""
+    with np.errstate(invalid="ignore", over="ignore"):  # and float64 beyond float32
+        error = np.abs(stored.astype(original.dtype) - original)
+    return float(np.max(error, initial=0.0, where=np.isfinite(error)))

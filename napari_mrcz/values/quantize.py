@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..errors import MrczError
-
-LABEL_PREFIX = "napari-mrcz quantized, tolerance "
+from ..format.constants import TOLERANCE_LABEL_PREFIX as LABEL_PREFIX
 _LABEL = re.compile(re.escape(LABEL_PREFIX) + r"([0-9.eE+-]+)")
 AUTO = "auto"
 DEFAULT_FRACTION = 1 / 16
@@ -95,13 +94,28 @@ def quantize(values: np.ndarray, tolerance: float) -> np.ndarray:
     return out
 
 
-def tolerance_label(tolerance: float, dtype: Any) -> str:
-    """The MRC label line recording a quantization (at most 80 characters)."""
+def tolerance_label(tolerance: float, dtype: Any, bound: float | None = None) -> str:
+    """The MRC label line recording a quantization with ``tolerance`` of ``dtype`` values (at most 80
+    characters): the bound on |stored - original| (``bound`` when rounding to a narrower dtype added to
+    it, else the tolerance), and the grid step."""
     real = np.empty(0, dtype).real.dtype
-    bound = tolerance / math.sqrt(2) if np.dtype(dtype).kind == "c" else tolerance
-    q = grid_step(bound, real)
+    step = tolerance / math.sqrt(2) if np.dtype(dtype).kind == "c" else tolerance
+    q = grid_step(step, real)
     grid = f" (grid {q:.6g})" if q is not None else ""
-    return f"{LABEL_PREFIX}{tolerance!r}{grid}"[:80]
+    return f"{LABEL_PREFIX}{max(tolerance, bound or 0.0)!r}{grid}"[:80]
+
+
+def carry_tolerance(kept: Sequence[str], ours: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Labels for a rewrite that quantizes again a file whose kept labels record a tolerance: the kept
+    tolerance lines are folded into ours as one line with the sum of the bounds (what
+    :func:`tolerance_from_labels` reads), so repeated lossy rewrites use one label, not one each.
+    Unchanged when ``ours`` records no tolerance."""
+    if not (any(_LABEL.match(lab) for lab in ours) and any(_LABEL.match(lab) for lab in kept)):
+        return list(kept), list(ours)
+    total = tolerance_from_labels([*kept, *ours])
+    merged = f"{LABEL_PREFIX}{total!r}"[:80]
+    new = [merged if _LABEL.match(lab) else lab for lab in ours]
+    return [lab for lab in kept if not _LABEL.match(lab)], list(dict.fromkeys(new))
 
 
 def tolerance_from_labels(labels: Iterable[str]) -> float | None:

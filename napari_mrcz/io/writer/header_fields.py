@@ -21,6 +21,7 @@ from ...format.extended import RawExtended
 from ...format.kept import KeptFields, extended_to_write
 from ...format.metadata import JSON_EXTTYP, check_voxel_size, encode_metadata
 from ...format.origin import check_origin
+from ...values.quantize import carry_tolerance
 
 _ENDIAN = {"<": "<", "little": "<", "le": "<", ">": ">", "big": ">", "be": ">"}
 
@@ -113,7 +114,9 @@ class HeaderFields:
         extra_labels: tuple[str, ...] | list[str] = (),
     ) -> bytes:
         """The 1024-byte header for data of ``shape`` (z, y, x; 2-D or 4-D) stored as ``stored``,
-        with our label (``napari-mrcz <version>``) after the kept ones, then ``extra_labels``."""
+        with our label (``napari-mrcz <version>``) after the kept ones, then ``extra_labels`` (a new
+        tolerance line folded together with a kept one: see :func:`~napari_mrcz.values.quantize.carry_tolerance`)."""
+        kept_labels, ours = carry_tolerance(self.kept.labels, [f"{OUR_LABEL} {__version__}", *extra_labels])
         return build_header(
             shape=shape,
             dtype=stored,
@@ -126,8 +129,7 @@ class HeaderFields:
             nint=self.nint,
             nreal=self.nreal,
             packed_bytes=packed_bytes,
-            label=f"{OUR_LABEL} {__version__}",
-            extra_labels=extra_labels,
-            kept=self.kept,
+            extra_labels=ours,
+            kept=dataclasses.replace(self.kept, labels=tuple(kept_labels)),
             **self.extras,
         )
