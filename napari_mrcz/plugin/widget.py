@@ -30,7 +30,8 @@ from ..format.constants import WRITABLE_COMPRESSORS
 from ..format.names import COMPRESSED_SUFFIX, PLAIN_SUFFIXES
 from ..errors import MrczError
 from ..values.dtypes import storage_dtype
-from ..values.quantize import parse_tolerance, quantize
+from ..values.precision import Precision
+from ..values.quantize import parse_tolerance
 
 if TYPE_CHECKING:
     import napari
@@ -60,8 +61,9 @@ def _tolerance_text(tolerance: "float | Fraction") -> str:
 
 def sample_of(data: Any, max_bytes: int = SAMPLE_BYTES) -> np.ndarray:
     """Up to ``max_bytes`` of ``data`` (numpy, dask or a lazy array-like; level 0 of a multiscale layer)
-    around its middle z-slice, as (k, rows, nx) in the dtype it would be stored as: whole slices while
-    they fit, else a centred band of rows of the middle slice. Reads only those slices of a lazy layer."""
+    around its middle z-slice, as (k, rows, nx) in the dtype it would be stored as (float64 and complex128
+    kept, so that the estimate sees the rounding to float32 too): whole slices while they fit, else a
+    centred band of rows of the middle slice. Reads only those slices of a lazy layer."""
     lead, (ny, nx) = tuple(data.shape[:-2]), data.shape[-2:]
     n_planes = int(np.prod(lead, dtype=np.int64))
     slice_bytes = ny * nx * data.dtype.itemsize
@@ -76,8 +78,8 @@ def sample_of(data: Any, max_bytes: int = SAMPLE_BYTES) -> np.ndarray:
         at = tuple(int(i) for i in np.unravel_index(flat, lead)) if lead else ()
         planes.append(np.asarray(data[at + (slice(top, top + rows), slice(None))]))
     block = np.stack(planes)
-    target, _ = storage_dtype(block.dtype, lossy_cast=True)
-    return np.ascontiguousarray(block.astype(target, copy=False))
+    target, lossy = storage_dtype(block.dtype, lossy_cast=True)
+    return np.ascontiguousarray(block if block.dtype.kind in "fc" and not lossy else block.astype(target, copy=False))
 
 
 def measure(
@@ -92,27 +94,26 @@ def measure(
     MrczError
         Invalid codec settings.
     """
+    precision = Precision(tolerance if sample.dtype.kind in "fc" else None, None, lossy_cast=True)
+    precision.plan(sample)
+    values = precision.apply(sample, 0)  # what the writer stores: rounded to float32, then quantized
     max_error = None
-    if tolerance and sample.dtype.kind in "fc":
+    if precision.bound is not None:
         with np.errstate(invalid="ignore"):  # inf - inf: kept values, no error
-            error = np.abs(quantize(sample, tolerance).astype(np.complex128 if sample.dtype.kind == "c" else np.float64) - sample)
+            error = np.abs(values.astype(sample.dtype) - sample)
         max_error = float(np.max(error, initial=0.0, where=np.isfinite(error)))
     if compressor == "none":
-        return Estimate(1.0, None, sample.nbytes, max_error)
+        return Estimate(1.0, None, values.nbytes, max_error)
     codec = MrczBlosc(compressor, clevel, shuffle, n_threads)
-
-    def stored(plane: np.ndarray) -> np.ndarray:
-        return quantize(plane, tolerance) if tolerance else plane
-
-    best, spent, size = float("inf"), 0.0, sample.nbytes
+    best, spent, size = float("inf"), 0.0, values.nbytes
     for _ in range(5):
         start = time.perf_counter()
-        size = sum(len(codec.encode(stored(plane))) for plane in sample)
+        size = sum(len(codec.encode(precision.apply(plane, 0))) for plane in sample)
         took = time.perf_counter() - start
         best, spent = min(best, took), spent + took
         if spent > _TIMING_SECONDS:
             break
-    return Estimate(sample.nbytes / max(size, 1), sample.nbytes / max(best, 1e-9) / 1e6, sample.nbytes, max_error)
+    return Estimate(values.nbytes / max(size, 1), values.nbytes / max(best, 1e-9) / 1e6, values.nbytes, max_error)
 
 
 def _size(nbytes: float) -> str:
@@ -321,7 +322,10 @@ class SaveMrczWidget(Container):
         if self.estimate is None or self.estimate.max_error is None:
             return "" if not self.tolerance else " (integers: stored exactly)"
         auto = " (auto)" if self._tolerance.value.strip().lower().startswith("auto") else ""
-        return f", max error {self.estimate.max_error:.3g} ≤ {self.tolerance:.3g}{auto}"
+        error, tolerance = self.estimate.max_error, self.tolerance or 0.0
+        if error > tolerance:  # float64 rounded to float32 adds its own error to the tolerance
+            return f", max error {error:.3g} (tolerance {tolerance:.3g}{auto} + rounding to float32)"
+        return f", max error {error:.3g} ≤ {tolerance:.3g}{auto}"
 
     def save(self, *_: Any) -> Any:
         """Start saving the chosen layer with the chosen settings in a napari ``thread_worker`` (progress

@@ -133,3 +133,19 @@ def test_precision_reports_the_bound_of_what_it_stored() -> None:
     stored = precision.apply(data, 0)
     assert stored.dtype == np.float32
     assert precision.bound == max(1e-3, _worst(stored, data)) > 1e-3
+
+
+def test_the_widget_estimate_reports_the_true_error() -> None:
+    """The "Save as MRCZ" estimate measures what the writer stores (float32, then quantized)."""
+    pytest.importorskip("magicgui")
+    from napari_mrcz.plugin import widget
+
+    data = np.random.default_rng(7).normal(1e6, 1e3, (2, 16, 16))
+    sample = widget.sample_of(data)
+    assert sample.dtype == np.float64
+    estimate = widget.measure(sample, "zstd", 1, tolerance=0.01)
+    precision = Precision(0.01, None, True)
+    precision.plan(data)
+    assert estimate.max_error == _worst(precision.apply(data, 0), data) > 0.01
+    small = widget.measure(widget.sample_of(data / 1e6), "none", 1, tolerance=0.01)
+    assert 0 < small.max_error <= 0.01
