@@ -105,3 +105,21 @@ def test_widget_tolerance_field(make_napari_viewer: Any, tmp_path: Path, qtbot: 
     viewer.add_image(np.arange(48 * 64, dtype=np.uint16).reshape(48, 64), name="counts")
     widget._layer.value = viewer.layers["counts"]
     assert "integers: stored exactly" in widget._estimate_label.value
+
+
+def test_the_recorded_bound_survives_napari_saves(tmp_path: Path) -> None:
+    """Open a lossy file as a layer and save it again (lossless, then lossy): the file keeps the bound."""
+    from napari_mrcz.plugin.reader import get_reader
+
+    nm.write(tmp_path / "0.mrcz", NOISY, tolerance=0.05)
+    path = tmp_path / "0.mrcz"
+    for i in range(1, 13):
+        ((data, attributes, kind),) = get_reader(str(path))(str(path))
+        assert kind == "image"
+        (saved,) = _writer.write_mrcz(str(tmp_path / f"{i}"), data, attributes)
+        path = Path(saved)
+        assert nm.read(path).tolerance == 0.05, nm.open_mrc(path).header.labels
+    ((data, attributes, _),) = get_reader(str(path))(str(path))
+    again = _writer.save_image(tmp_path / "lossy.mrcz", data, attributes, compressor="zstd", tolerance=0.02)
+    assert nm.read(again).tolerance == pytest.approx(0.07)
+    assert _error(str(again), NOISY) <= nm.read(again).tolerance
