@@ -6,6 +6,9 @@ its subclasses), a ``ValueError``, so RosettaSciIO-style ``except ValueError`` c
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 
 class MrczError(ValueError):
     """A file cannot be read or written as MRC/MRCZ, or an argument is invalid."""
@@ -30,6 +33,27 @@ class VerifyError(MrczError):
 class MrczWarning(RuntimeWarning):
     """A recoverable oddity: a file opened without its MAP ID, metadata that cannot be read, a
     compressor asked for with a plain MRC file name."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something odd about a file that does not stop it being read (a value, not a warning yet).
+
+    Checks return findings; readers warn with them (:meth:`warn`: an :class:`MrczWarning` reading
+    ``source: message``) and :func:`napari_mrcz.validate` lists their messages: one message, two
+    outlets, as mrcfile does, without changing the process's warning filters.
+    """
+
+    source: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"
+
+    def warn(self, stacklevel: int = 2) -> None:
+        """Warn with this finding as an :class:`MrczWarning`; ``stacklevel`` as for ``warnings.warn``
+        from the caller's point of view."""
+        warnings.warn(str(self), MrczWarning, stacklevel=stacklevel + 1)
 
 
 class ReadOnlyTargetError(PermissionError, MrczError):

@@ -66,7 +66,9 @@ examples:
 Checks MAP ID, machine stamp (and that it states the real byte order), mode, non-negative fields,
 axis mapping, volume-stack MZ, labels, NVERSION, EXTTYP, statistics (DMIN/DMAX exact, DMEAN/RMS
 within 1%) and file size (also inside .gz/.bz2), as mrcfile.validate does; for MRCZ also every chunk
-header and the packed size at byte 144. Warnings do not make a file invalid.
+header and the packed size at byte 144. Warnings do not make a file invalid. A pre-2014 header
+(NVERSION 0, as in most EMDB and CCP4 maps) counts as invalid, as in mrcfile.validate, though it is
+harmless for reading (every MRC reader opens it); 'napari-mrcz convert' writes a current header.
 
 examples:
   napari-mrcz validate map.mrc

@@ -22,7 +22,7 @@ from .constants import (
     MRC_COMP_RATIO,
     OUR_LABEL,
 )
-from ..errors import HeaderError, UnsupportedError
+from ..errors import Finding, HeaderError, UnsupportedError
 from .byteorder import infer_byte_order, plausibility
 from .identity import Strictness, check_identity, check_strictness
 from .modes import KNOWN_MODES, MODE_TO_DTYPE, PACKED_MODES, byte_order_from_machst
@@ -328,11 +328,28 @@ def parse_header(
     UnsupportedError
         Unknown mode or compressor id.
     """
+    header, finding = check_header(raw, source, strict=strict, file_size=file_size)
+    if finding is not None:
+        finding.warn(stacklevel=2)
+    return header
+
+
+def check_header(
+    raw: bytes, source: str = "<bytes>", *, strict: Strictness = True, file_size: int | None = None
+) -> tuple[Header, Finding | None]:
+    """:func:`parse_header` without warning: the header, and what it would warn about (a missing MAP
+    ID where ``strict`` opens the file anyway), as a value.
+
+    Raises
+    ------
+    HeaderError, UnsupportedError
+        As :func:`parse_header`.
+    """
     strict = check_strictness(strict)
     header = decode_header(raw, source, file_size=file_size)
     consistent = file_size is not None and plausibility(bytes(raw[:HEADER_BYTES]), header.byte_order, file_size) == 4
-    check_identity(header.map, header.machst, source, strict, consistent=consistent, byte_order=header.byte_order)
-    return header
+    return header, check_identity(header.map, header.machst, source, strict, consistent=consistent,
+                                  byte_order=header.byte_order)
 
 
 def has_microscope_words(mode: int, labels: tuple[str, ...]) -> bool:

@@ -18,10 +18,9 @@ Pure functions; no I/O.
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal, Union
 
-from ..errors import HeaderError, MrczError, MrczWarning
+from ..errors import Finding, HeaderError, MrczError
 from .constants import MAP_ID
 from .modes import byte_order_from_machst
 
@@ -57,7 +56,7 @@ def identity_problem(map_id: bytes, machst: bytes) -> str | None:
 
 def check_identity(
     map_id: bytes, machst: bytes, source: str, strict: Strictness, *, consistent: bool, byte_order: str
-) -> None:
+) -> Finding | None:
     """Apply the ``strict`` level to a header's MAP ID and machine stamp.
 
     ``consistent``: the header agrees exactly with the file (sane words, a plain file exactly as long
@@ -68,10 +67,10 @@ def check_identity(
     HeaderError
         Neither a MAP ID nor a known stamp, and ``strict`` is True, or "auto" and not ``consistent``.
 
-    Warns
-    -----
-    MrczWarning
-        A missing or wrong MAP ID where the file is opened anyway.
+    Returns
+    -------
+    Finding or None
+        A missing or wrong MAP ID where the file is opened anyway (readers warn with it).
     """
     problem = identity_problem(map_id, machst)
     if problem is None:
@@ -89,4 +88,4 @@ def check_identity(
         )
     order = "little" if byte_order == "<" else "big"
     how = f"read as {order}-endian MRC" + (", its header agrees with the file" if consistent else "")
-    warnings.warn(f"{source}: {problem}; {how}", MrczWarning, stacklevel=4)
+    return Finding(source, f"{problem}; {how}")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from enum import Enum
 from typing import Any
 
 import numpy as np
 
-from ..errors import MrczError, MrczWarning
+from ..errors import Finding, MrczError
 from .jsonlimits import MAX_DEPTH, MAX_EXTENDED_BYTES, check_metadata_limits
 
 JSON_EXTTYP = "json"
@@ -96,21 +95,23 @@ def decode_metadata(raw: bytes, exttyp: str, source: str = "<bytes>") -> dict[st
     MrczWarning
         The JSON is not valid UTF-8 JSON or not an object; the metadata is then ``{}``.
     """
+    metadata, finding = check_metadata(raw, exttyp, source)
+    if finding is not None:
+        finding.warn(stacklevel=2)
+    return metadata
+
+
+def check_metadata(raw: bytes, exttyp: str, source: str = "<bytes>") -> tuple[dict[str, Any], Finding | None]:
+    """:func:`decode_metadata` without warning: the metadata, and why it was ignored (a value)."""
     if exttyp != JSON_EXTTYP or not raw:
-        return {}
+        return {}, None
     try:
         value = json.loads(raw.rstrip(b"\0").decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        warnings.warn(f"{source}: JSON extended header ignored: {err}", MrczWarning, stacklevel=3)
-        return {}
+        return {}, Finding(source, f"JSON extended header ignored: {err}")
     if not isinstance(value, dict):
-        warnings.warn(
-            f"{source}: JSON extended header ignored: it holds a {type(value).__name__}, not an object",
-            MrczWarning,
-            stacklevel=3,
-        )
-        return {}
-    return value
+        return {}, Finding(source, f"JSON extended header ignored: it holds a {type(value).__name__}, not an object")
+    return value, None
 
 
 def check_voxel_size(voxel_size: Any, units: str) -> tuple[float, float, float]:

@@ -11,7 +11,6 @@ import bz2
 import gzip
 import os
 import stat
-import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +26,10 @@ from ..format.constants import (
     MAP_ID,
     MRC_COMP_RATIO,
 )
-from ..errors import MrczError, MrczWarning
+from ..errors import MrczError
 from ..format.header import HEADER_DTYPE
 from ..format.modes import KNOWN_MODES, PACKED_MODES, byte_order_from_machst
-from ..format.metadata import JSON_EXTTYP, decode_metadata
+from ..format.metadata import JSON_EXTTYP, check_metadata
 from ..format.kept import KNOWN_EXTTYPS
 from .reader.file import MrcFileInfo, mrc_from_source
 from .reader.chunk_index import check_table, read_seek_table
@@ -44,6 +43,8 @@ SEVERITIES = ("warning", "error", "fatal")
 """warning: allowed but unusual; error: breaks a rule (the file is invalid); fatal: unreadable."""
 
 NVERSIONS = (20140, 20141)
+PRE_2014_NOTE = ("a pre-2014 header (as most EMDB and CCP4 maps have), harmless for reading: every MRC reader "
+                 "opens it; 'napari-mrcz convert' writes a current header")
 MRCZ_ONLY_MODES = (7, 8)  # int32 / uint32: written by mrcz, not part of MRC2014
 # blosc chunk flags >> 5 (bits 5-7): the codec family in blosc1 and blosc2 chunks alike
 _ENDIAN = {"<": "little", ">": "big"}
@@ -138,8 +139,12 @@ def _check_header(raw: bytes, order: str, is_mrcz: bool) -> list[Problem]:
     if not is_mrcz and 0 in (int(rec["mx"]), int(rec["my"]), mz):
         out.append(Problem("MX/MY/MZ of 0 leave the voxel size undefined (read as CELLA / N)", "warning"))
     out += _check_labels(rec)
-    if int(rec["nversion"]) not in NVERSIONS:
-        out.append(Problem(f"NVERSION={int(rec['nversion'])}: should be 20140 or 20141 (MRC2014)"))
+    nversion = int(rec["nversion"])
+    if nversion not in NVERSIONS:
+        text = f"NVERSION={nversion}: should be 20140 or 20141 (MRC2014)"
+        if nversion == 0:  # most EMDB and CCP4 maps: invalid by the letter of MRC2014, as mrcfile says too
+            text += f"; {PRE_2014_NOTE}"
+        out.append(Problem(text))
     exttyp = bytes(rec["exttyp"]).decode("latin-1").rstrip(" \0")
     if int(rec["nsymbt"]) > 0 and exttyp not in KNOWN_EXTTYPS:
         out.append(Problem(f"EXTTYP {exttyp!r} of the {int(rec['nsymbt'])}-byte extended header is undefined "
@@ -194,8 +199,8 @@ def _check_seek_table(info: MrcFileInfo) -> list[Problem]:
     assert index is not None
     table, problem = read_seek_table(info.source, info.header, str(info.path))
     if table is not None and not index.trailer_nbytes:
-        problem = f"{info.path}: seek table ignored: {check_table(info.source, table, info.header.slice_nbytes)}"
-    return [Problem(problem.split(": ", 1)[1])] if problem else []
+        return [Problem(f"seek table ignored: {check_table(info.source, table, info.header.slice_nbytes)}")]
+    return [Problem(problem.message)] if problem else []
 
 
 def _check_size(info: MrcFileInfo) -> list[Problem]:
@@ -220,12 +225,8 @@ def _check_stats(info: MrcFileInfo, n_threads: int | None) -> list[Problem]:
 
 
 def _check_metadata(info: MrcFileInfo) -> list[Problem]:
-    if info.header.exttyp != JSON_EXTTYP:
-        return []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", MrczWarning)
-        decode_metadata(info.extended_header, info.header.exttyp, str(info.path))
-    return [Problem(str(w.message)) for w in caught if issubclass(w.category, MrczWarning)]
+    _, ignored = check_metadata(info.extended_header, info.header.exttyp, str(info.path))
+    return [Problem(str(ignored))] if ignored else []
 
 
 def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None = None) -> list[Problem]:
@@ -277,9 +278,7 @@ def validate(path: PathLike, *, check_stats: bool = True, n_threads: int | None 
     else:
         raw = source.pread(HEADER_BYTES, 0)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", MrczWarning)  # the raw checks report the same findings
-                info = mrc_from_source(location, source, strict=False)
+            info = mrc_from_source(location, source, strict=False, warn=False)  # the checks here report them
         except (MrczError, OSError, EOFError, zlib.error, MemoryError) as err:  # the core sizes its chunk index by NZ
             source.close()
             opened = Problem(f"unreadable: {err}", "fatal")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import napari_mrcz as nm
 from napari_mrcz.format.header import HEADER_DTYPE
-from napari_mrcz.io.validate import Problem, is_valid, validate
+from napari_mrcz.io.validate import PRE_2014_NOTE, Problem, is_valid, validate
 
 mrcfile = pytest.importorskip("mrcfile")
 
@@ -157,7 +157,9 @@ def test_gap_in_labels(plain: Path) -> None:
 
 def test_wrong_nversion(plain: Path) -> None:
     _patch(plain, nversion=0)
-    assert _messages(validate(plain)) == "NVERSION=0: should be 20140 or 20141 (MRC2014)"
+    assert _messages(validate(plain)) == "NVERSION=0: should be 20140 or 20141 (MRC2014); " + PRE_2014_NOTE
+    _patch(plain, nversion=20130)
+    assert _messages(validate(plain)) == "NVERSION=20130: should be 20140 or 20141 (MRC2014)"
 
 
 def test_unknown_exttyp(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ an :class:`MrczWarning` and the chunk headers are walked, as for files without a
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 
-from ...errors import MrczError, MrczWarning
+from ...errors import Finding, MrczError
 from ...format import seektable
 from ...format.chunks import ChunkIndex, check_chunk_header
 from ...format.constants import BLOSC1_HEADER_BYTES
@@ -31,7 +31,7 @@ HEADER_GAP = 4 * 2**10
 parallel), so checking a table never downloads the chunks between the headers."""
 
 
-def read_seek_table(source: Source, header: Header, name: str) -> tuple[ChunkIndex | None, str | None]:
+def read_seek_table(source: Source, header: Header, name: str) -> tuple[ChunkIndex | None, Finding | None]:
     """(index, None) from a valid seek table; (None, None) when the file has none; (None, why) when
     one is present but does not verify. One read of the trailer, none when the file has no room for it."""
     start = header.data_offset + header.packed_bytes
@@ -41,7 +41,7 @@ def read_seek_table(source: Source, header: Header, name: str) -> tuple[ChunkInd
     if start + n > source.size:
         tail = source.pread(min(len(seektable.MAGIC), source.size - start), start)
         if seektable.is_trailer(tail):
-            return None, (f"{name}: seek table at byte {start} ignored: the file ends at byte {source.size}, "
+            return None, Finding(name, f"seek table at byte {start} ignored: the file ends at byte {source.size}, "
                           f"before its {n} bytes for NZ={header.nz}")
         return None, None
     raw = source.pread(n, start)
@@ -51,7 +51,7 @@ def read_seek_table(source: Source, header: Header, name: str) -> tuple[ChunkInd
         sizes = seektable.decode(raw, nz=header.nz, data_offset=header.data_offset,
                                  slice_nbytes=header.slice_nbytes, packed_bytes=header.packed_bytes)
     except seektable.SeekTableError as err:
-        return None, f"{name}: seek table at byte {start} ignored: {err}"
+        return None, Finding(name, f"seek table at byte {start} ignored: {err}")
     return ChunkIndex(seektable.offsets_from_sizes(header.data_offset, sizes), sizes, trailer_nbytes=n), None
 
 
@@ -90,10 +90,11 @@ def check_table(source: Source, table: ChunkIndex, slice_nbytes: int) -> str | N
     return None
 
 
-def index_chunks(source: Source, header: Header, name: str) -> ChunkIndex:
+def index_chunks(source: Source, header: Header, name: str) -> tuple[ChunkIndex, Finding | None]:
     """The chunk index of an MRCZ file: its seek table when that verifies and every chunk header
     agrees with it (one batch of 16-byte reads), else the chunk headers walked one after the other.
-    A table that is present but does not verify or disagrees is ignored with an :class:`MrczWarning`.
+    A table that is present but does not verify or disagrees is ignored: returned as a
+    :class:`~napari_mrcz.errors.Finding` (readers warn with it).
 
     Raises
     ------
@@ -104,9 +105,9 @@ def index_chunks(source: Source, header: Header, name: str) -> ChunkIndex:
     if table is not None:
         mismatch = check_table(source, table, header.slice_nbytes)
         if mismatch is None:
-            return table
-        problem = f"{name}: seek table ignored: {mismatch}"
+            return table, None
+        problem = Finding(name, f"seek table ignored: {mismatch}")
     walked = walk_chunks(source, header, name)
     if problem:
-        warnings.warn(f"{problem}; the chunk headers were walked instead", MrczWarning, stacklevel=4)
-    return walked
+        problem = dataclasses.replace(problem, message=f"{problem.message}; the chunk headers were walked instead")
+    return walked, problem

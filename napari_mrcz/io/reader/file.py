@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import HeaderError
+from ...errors import Finding, HeaderError
 from ...format.chunks import ChunkIndex
 from ...format.constants import HEADER_BYTES
-from ...format.header import Header, parse_header
+from ...format.header import Header, check_header
 from ...format.identity import Strictness
-from ...format.metadata import decode_metadata
+from ...format.metadata import check_metadata
 from ...values.quantize import tolerance_from_labels
 from ...format.origin import origin_zyx
 from ..codec.blosc import MrczBlosc, blosc2_gil_released, map_slices
@@ -46,6 +46,9 @@ class MrcFileInfo:
         The raw extended header bytes (JSON, FEI, CCP4 symmetry, ...).
     chunk_index
         Offsets and sizes of the compressed z-slices; None for plain MRC.
+    findings
+        What opening found odd without refusing the file (a missing MAP ID, JSON metadata that was
+        ignored, a seek table that was not used); :func:`open_mrc` warns with each.
     """
 
     path: Path | str
@@ -54,6 +57,7 @@ class MrcFileInfo:
     extended_header: bytes
     source: Source = field(repr=False)
     chunk_index: ChunkIndex | None = field(default=None, repr=False)
+    findings: tuple[Finding, ...] = field(default=(), repr=False)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -182,7 +186,8 @@ class MrcFileInfo:
 
 
 def open_mrc(
-    path: PathLike, *, strict: Strictness = "auto", storage_options: dict[str, Any] | None = None
+    path: PathLike, *, strict: Strictness = "auto", storage_options: dict[str, Any] | None = None,
+    warn: bool = True,
 ) -> MrcFileInfo:
     """Open an MRC or MRCZ file (also ``.gz``/``.bz2`` of one) without reading its voxels.
 
@@ -201,6 +206,9 @@ def open_mrc(
         can be read, with the warning.
     storage_options
         For URLs: options of the fsspec filesystem (e.g. ``{"anon": True}`` for a public S3 bucket).
+    warn
+        Warn with each of the file's :attr:`~MrcFileInfo.findings` (an :class:`MrczWarning`); False
+        leaves them to the caller (:func:`napari_mrcz.validate` lists them).
 
     Raises
     ------
@@ -212,32 +220,41 @@ def open_mrc(
     """
     location, source = open_source(path, storage_options)
     try:
-        return mrc_from_source(location, source, strict=strict)
+        return mrc_from_source(location, source, strict=strict, warn=warn)
     except BaseException:
         source.close()
         raise
 
 
-def mrc_from_source(path: Path | str, source: Source, *, strict: Strictness = "auto") -> MrcFileInfo:
+def mrc_from_source(path: Path | str, source: Source, *, strict: Strictness = "auto", warn: bool = True) -> MrcFileInfo:
     """An opened file from its source (:func:`~napari_mrcz.io.storage.opening.open_source`); ``path``
-    names it in messages. Raises as :func:`open_mrc`."""
+    names it in messages. Raises and warns as :func:`open_mrc`."""
+    info = _mrc_from_source(path, source, strict)
+    if warn:
+        for finding in info.findings:
+            finding.warn(stacklevel=3)
+    return info
+
+
+def _mrc_from_source(path: Path | str, source: Source, strict: Strictness) -> MrcFileInfo:
     name = str(path)
     head = source.pread(HEADER_BYTES, 0)
-    header = parse_header(head, name, strict=strict, file_size=source.size)
+    header, identity = check_header(head, name, strict=strict, file_size=source.size)
     if header.data_offset > source.size:
         raise HeaderError(
             f"{name}: NSYMBT={header.nsymbt} points past the end of the file "
             f"(the extended header would end at byte {header.data_offset}, the file has {source.size})"
         )
     extended = source.pread(header.nsymbt, HEADER_BYTES)
-    metadata = decode_metadata(extended, header.exttyp, name)
-    index = None
+    metadata, ignored = check_metadata(extended, header.exttyp, name)
+    index, unused_table = None, None
     if header.compressor:
-        index = index_chunks(source, header, name)
+        index, unused_table = index_chunks(source, header, name)
     elif header.plain_end > source.size:
         need = header.nz * header.slice_nbytes
         raise HeaderError(
             f"{name}: truncated: the header implies {need} bytes of data from byte "
             f"{header.data_offset}, but the file ends at byte {source.size}"
         )
-    return MrcFileInfo(path, header, metadata, extended, source, index)
+    findings = tuple(f for f in (identity, ignored, unused_table) if f is not None)
+    return MrcFileInfo(path, header, metadata, extended, source, index, findings)
