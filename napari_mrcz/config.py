@@ -42,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     # region reads decode at most this many bytes of slices at a time
     "threads": None,
     # codec threads per call; None: the usable cores, at most 8
+    "convert.block_bytes": 32 * 2**20,
+    # convert reads and writes about this many bytes of z-slices at a time (its memory per file)
+    "validate.count_bytes": 2**30,
+    # validate counts at most this many trailing bytes after the data inside a .gz/.bz2 stream
     "remote.timeout": 60.0,
     # seconds one remote request may take in all (connect, wait, every byte), then RemoteError
 }

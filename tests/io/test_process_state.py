@@ -106,3 +106,21 @@ def test_write_async_starts_one_executor(tmp_path: Path, monkeypatch: pytest.Mon
     assert sorted(int(nm.read(f.result(timeout=60)).data[0, 0, 0]) for f in futures) == list(range(8))
     assert len(started) == 1
     started[0].shutdown()
+
+
+def test_codec_threads_follow_the_setting(settings: object) -> None:
+    """The default codec thread count is read where it is used: a setting changes the next call."""
+    from napari_mrcz.io.codec.blosc import MrczBlosc, default_threads
+
+    settings("threads", 3)  # type: ignore[operator]
+    assert default_threads() == 3 and MrczBlosc("zstd").threads == 3
+    assert MrczBlosc("zstd", n_threads=2).threads == 2
+
+
+def test_convert_block_size_is_a_setting(tmp_path: Path, settings: object) -> None:
+    from napari_mrcz.io.writer.convert import iter_file_blocks
+
+    nm.write(tmp_path / "c.mrc", np.zeros((10, 16, 16), np.float32))
+    settings("convert.block_bytes", 3 * 16 * 16 * 4)  # type: ignore[operator]
+    with nm.open_mrc(tmp_path / "c.mrc") as info:
+        assert [len(b) for b in iter_file_blocks(info)] == [3, 3, 3, 1]

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 import napari_mrcz as nm
-import napari_mrcz.io.storage.memory as memory_module
 from napari_mrcz.format.header import HEADER_DTYPE
 from napari_mrcz.io.stats.check import average_matches, extreme_matches
 from napari_mrcz.io.validate import is_valid, validate
@@ -165,11 +164,11 @@ def test_trailing_bytes_after_mrcz_in_a_stream(tmp_path: Path, container: str) -
     assert "is 4 bytes more than the header implies" in _errors(path)
 
 
-def test_trailing_bytes_are_counted_up_to_a_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_trailing_bytes_are_counted_up_to_a_limit(tmp_path: Path, settings: Any) -> None:
     nm.write(tmp_path / "t.mrc", np.zeros((2, 4, 4), np.float32), compressor=None)
     path = tmp_path / "t.mrc.gz"
     path.write_bytes(gzip.compress((tmp_path / "t.mrc").read_bytes() + bytes(5000)))
-    monkeypatch.setattr(memory_module, "_COUNT_LIMIT", 1000)  # a stand-in for 1 GiB
+    settings("validate.count_bytes", 1000)  # a stand-in for 1 GiB
     assert "is at least 1000 bytes more than the header implies" in _errors(path)
 
 

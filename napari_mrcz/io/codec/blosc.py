@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import config
 from ...format.chunks import parse_chunk_header
 from ...format.constants import BLOSC_MAX_BUFFERSIZE, WRITABLE_COMPRESSORS
 from ...errors import ChunkError, MrczError
@@ -67,8 +68,9 @@ def available_cores() -> int:
 
 
 def default_threads() -> int:
-    """The cores this process may run on, at most 8 (blosc's sweet spot)."""
-    return max(1, min(8, available_cores()))
+    """Codec threads when a call names none: the ``"threads"`` setting (:mod:`napari_mrcz.config`),
+    else the cores this process may run on, at most 8 (blosc's sweet spot)."""
+    return config.get("threads") or max(1, min(8, available_cores()))
 
 
 def resolve_shuffle(shuffle: str, cname: str, dtype: np.dtype) -> int:

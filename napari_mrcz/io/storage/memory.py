@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import config
 from ...errors import HeaderError, MrczError
 from ...format.constants import HEADER_BYTES
 from .base import DirectReads, size_excess
@@ -21,7 +22,6 @@ from .base import DirectReads, size_excess
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 _STREAM_PIECE = 16 * 2**20
-_COUNT_LIMIT = 2**30  # trailing bytes counted in a compressed stream, at most
 
 
 class MemorySource(DirectReads):
@@ -65,18 +65,18 @@ class MemorySource(DirectReads):
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == tuple(self._file_identity)
 
     def excess(self, end: int) -> str | None:
-        """Bytes of the decompressed stream after ``end`` (counted up to 1 GiB more, without keeping
+        """Bytes of the decompressed stream after ``end`` (counted up to the "validate.count_bytes" setting, 1 GiB, more, without keeping
         them), or what is wrong with the stream's end."""
         if self.damage:
             return f"the {self.container} stream is damaged after the data ({self.damage})"
         what, size = f"the decompressed {self.container} stream's size", self.size
         if self.more and self.path is not None:  # the reader kept only the bytes the header needs
             try:
-                size = _stream_size(self.path, self.container, end + _COUNT_LIMIT)
+                size = _stream_size(self.path, self.container, end + config.get("validate.count_bytes"))
             except (OSError, EOFError, zlib.error, ValueError) as err:
                 return (f"the {self.container} stream holds more than the header implies ({end} bytes), "
                         f"then is corrupt ({err})")
-        return size_excess(size, end, what, at_least=size >= end + _COUNT_LIMIT)
+        return size_excess(size, end, what, at_least=size >= end + config.get("validate.count_bytes"))
 
     def pread(self, n: int, offset: int) -> bytes:
         """Up to ``n`` bytes from ``offset``."""

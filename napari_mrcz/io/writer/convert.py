@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from ... import config
 from ...errors import MrczError, MrczWarning
 from ...format.identity import Strictness
 from ...format.metadata import JSON_EXTTYP
@@ -30,19 +31,18 @@ from ..reader.file import MrcFileInfo, open_mrc
 from ..storage.paths import Overwrite, PathLike, as_path
 from .mrcz_writer import MrczWriter, Progress
 from .pyramid import auto_for
-BLOCK_BYTES = 32 * 2**20
-"""Slices are read and written about this many bytes at a time."""
 
 
 def iter_file_blocks(info: MrcFileInfo, n_threads: int | None = None) -> Iterator[Any]:
-    """The data of an opened file as (k, NY, NX) blocks of about 32 MiB in z, y, x order."""
+    """The data of an opened file as (k, NY, NX) blocks in z, y, x order, of about the
+    ``"convert.block_bytes"`` setting (:mod:`napari_mrcz.config`; 32 MiB)."""
     h = info.header
     if h.zyx_axes != (0, 1, 2):  # stored in another axis order: let dask reorder it
         from ..reader.lazy import as_dask
 
         yield from iter_blocks(as_dask(info, n_threads))
         return
-    step = max(1, BLOCK_BYTES // max(h.slice_nbytes, 1))
+    step = max(1, config.get("convert.block_bytes") // max(h.slice_nbytes, 1))
     for z in range(0, h.nz, step):
         yield info.read_slices(z, min(z + step, h.nz), n_threads)
 
