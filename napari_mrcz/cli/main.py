@@ -22,7 +22,7 @@ from . import mount as mount_command
 from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..values.dtypes import storage_dtype
-from ..format.names import DEFAULT_COMPRESSOR, PLAIN_SUFFIXES, is_zarr, suffix_kind
+from ..format.names import output_compressor
 from ..errors import MrczError
 from ..io.reader.file import open_mrc
 from ..io.storage.urls import file_name
@@ -258,29 +258,18 @@ def _info(args: argparse.Namespace) -> int:
 # ---- convert ------------------------------------------------------------------------------------
 
 
-def output_compressor(path: Path, compressor: str | None) -> str | None:
-    """The compressor for an output file by its suffix (see ``convert --help``); raises _UsageError."""
-    suffix, kind = path.suffix.lower(), suffix_kind(path)
-    if is_zarr(path):
-        return None
-    if kind == "mrcz":
-        if compressor == "none":
-            raise _UsageError(f"{path.name}: a .mrcz file is compressed; name the output .mrc for plain MRC")
-        return compressor or DEFAULT_COMPRESSOR
-    if kind == "plain":
-        if compressor not in (None, "none"):
-            raise _UsageError(f"{path.name}: {suffix} output is plain MRC; name it .mrcz to compress it")
-        return None
-    raise _UsageError(
-        f"{path.name}: cannot tell the output format from {suffix or 'no suffix'!r}: use .mrcz (compressed) "
-        f"or {', '.join(PLAIN_SUFFIXES)} (plain MRC)"
-    )
+def _output_compressor(name: str | Path, compressor: str | None) -> str | None:
+    """:func:`~napari_mrcz.format.names.output_compressor`, a contradiction being a usage error."""
+    try:
+        return output_compressor(name, compressor)
+    except MrczError as err:
+        raise _UsageError(str(err)) from None
 
 
 def _convert(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..io.writer.convert import convert_file, import_codecs, resolve_tolerance
+    from ..io.writer.convert import convert_file, file_tolerance, import_codecs
 
     problem = batch.usage_problem(args)
     if problem:
@@ -290,15 +279,15 @@ def _convert(args: argparse.Namespace) -> int:
     if args.out_dir is not None:
         if args.no_stats:
             raise _UsageError("--no-stats converts one IN to one OUT, not with --out-dir")
-        results = batch.convert_paths(args, output_compressor(Path("*" + args.suffix), args.compressor))
+        results = batch.convert_paths(args, _output_compressor("*" + args.suffix, args.compressor))
         return EXIT_ERROR if any(r.status == "failed" for r in results) else EXIT_OK
     src, dst = args.paths[0], Path(args.paths[1])  # the input as read() takes it: a path or a URL
-    compressor = output_compressor(dst, args.compressor)
+    compressor = _output_compressor(dst, args.compressor)
     if dst.exists() and not args.force:
         raise MrczError(f"{dst} exists; use --force to replace it")
     info = open_mrc(src, strict=args.strict)
     try:
-        tolerance = resolve_tolerance(info, args.tolerance)
+        tolerance = file_tolerance(info, args.tolerance)
     except BaseException:
         info.close()
         raise

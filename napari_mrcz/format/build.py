@@ -10,7 +10,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .constants import COMPRESSOR_NAMES, ISPG_IMAGE_STACK, MACHST_BIG, MACHST_LITTLE, MAP_ID, MRC_COMP_RATIO, NVERSION
+from .constants import (
+    COMPRESSOR_NAMES,
+    ISPG_IMAGE_STACK,
+    MACHST_BIG,
+    MACHST_LITTLE,
+    MAP_ID,
+    MRC_COMP_RATIO,
+    NVERSION,
+    STATS_NOT_DETERMINED,
+)
 from .header import HEADER_DTYPE
 from .kept import KeptFields, ispg_for, merged_labels
 from .modes import mode_from_dtype
@@ -38,7 +47,7 @@ def build_header(
     byte_order: str,
     voxel_size: tuple[float, float, float],
     compressor: str | None,
-    stats: tuple[float, float, float, float] = (0.0, -1.0, -2.0, -1.0),
+    stats: tuple[float, float, float, float] = STATS_NOT_DETERMINED,
     nsymbt: int = 0,
     exttyp: str = "",
     nint: int = 0,

@@ -21,6 +21,8 @@ LABELS_MARKER = "napari-mrcz labels"  # the data is a segmentation (opens as a n
 DECIMATION_LABEL_PREFIX = "napari-mrcz: "  # "<dtype> values stored as <dtype> (exactly)"
 PINNED_LABEL_PREFIXES = (TOLERANCE_LABEL_PREFIX, LABELS_MARKER, DECIMATION_LABEL_PREFIX)
 """Labels that say what the values are: a rewrite keeps them however many labels it adds."""
+STATS_NOT_DETERMINED = (0.0, -1.0, -2.0, -1.0)
+"""DMIN, DMAX, DMEAN, RMS marking the statistics "not determined" (MRC2014: DMAX < DMIN, DMEAN < both, RMS < 0)."""
 MICROSCOPE_DEFAULTS = {"voltage": 0.0, "c3": 0.0, "gain": 1.0}  # what mrcz 0.6.0 writeMRC stores unless told
 IMOD_STAMP = 1146047817  # bytes 152-155 of files written by IMOD
 IMOD_FLAG_SIGNED_BYTES = 1

@@ -217,3 +217,33 @@ def check_output_suffix(suffix: str) -> str:
             f"output suffix {suffix!r} is not an MRC suffix: use {COMPRESSED_SUFFIX} or one of {', '.join(PLAIN_SUFFIXES)}"
         )
     return kind
+
+
+def output_compressor(name: str | os.PathLike[str], compressor: str | None) -> str | None:
+    """The compressor of an output file named ``name`` (or ``*<suffix>`` for many outputs), by its
+    suffix, for ``convert``: OME-Zarr names give None (not MRC); ``.mrcz`` is compressed (``compressor``, default :data:`DEFAULT_COMPRESSOR`),
+    the plain suffixes (:data:`PLAIN_SUFFIXES`) are plain MRC2014 (``compressor`` must then be None or
+    ``"none"``).
+
+    Raises
+    ------
+    MrczError
+        ``"none"`` for a .mrcz output, a compressor for a plain one, or a suffix that is neither.
+    """
+    shown = os.path.basename(os.fsdecode(name))
+    suffix = os.path.splitext(shown)[1].lower()
+    kind = suffix_kind(name)
+    if is_zarr(name):  # OME-Zarr: written by its own writer, which names its codec
+        return None
+    if kind == "mrcz":
+        if compressor == "none":
+            raise MrczError(f"{shown}: a .mrcz output is compressed; name it .mrc for plain MRC (or another plain suffix)")
+        return compressor or DEFAULT_COMPRESSOR
+    if kind == "plain":
+        if compressor not in (None, "none"):
+            raise MrczError(f"{shown}: {suffix} output is plain MRC; name it .mrcz to compress it")
+        return None
+    raise MrczError(
+        f"{shown}: {suffix or 'no suffix'!r} is not an MRC suffix, so it cannot tell the output format: use "
+        f".mrcz (compressed) or {', '.join(PLAIN_SUFFIXES)} (plain MRC)"
+    )

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import MrczError
 from ..format.names import COMPRESSED_SUFFIX, with_default_suffix
+from ..values.dtypes import first_fitting
 from .writer import default_codec, save_image, writer_hook
 
 LABELS_MARKER = "napari-mrcz labels"
@@ -50,10 +51,9 @@ def labels_dtype(data: Any) -> np.dtype:
     if dtype.kind not in "iub":
         raise MrczError(f"labels must be integers, not {dtype}")
     low, high = value_range(data)
-    for candidate in LABEL_DTYPES:
-        info = np.iinfo(candidate)
-        if info.min <= low and high <= info.max:
-            return candidate
+    fitting = first_fitting(low, high, LABEL_DTYPES)
+    if fitting is not None:
+        return fitting
     raise MrczError(
         f"labels {low}..{high} fit no integer MRC mode (int32 holds −2³¹..2³¹−1, uint32 0..2³²−1); "
         "renumber the labels"

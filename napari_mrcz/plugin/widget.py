@@ -24,12 +24,13 @@ from . import layer as _layer
 from . import orientation as _orientation
 from . import saving as _saving
 from . import viewer as _viewer
-from .writer import default_codec, default_tolerance, resolve_tolerance
+from .writer import default_codec, default_tolerance
 from ..io.codec.blosc import MrczBlosc, default_threads
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..format.names import COMPRESSED_SUFFIX, PLAIN_SUFFIXES
 from ..errors import MrczError
 from ..values.dtypes import storage_dtype
+from ..values.noise import resolve_tolerance
 from ..values.precision import Precision
 from ..values.quantize import parse_tolerance
 

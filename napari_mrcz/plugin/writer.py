@@ -20,9 +20,10 @@ from typing import Any
 from . import layer as _layer
 from . import placement as _placement
 from ..format.constants import WRITABLE_COMPRESSORS
+from ..format.names import DEFAULT_COMPRESSOR
 from ..errors import MrczError
 from ..format.names import COMPRESSED_SUFFIX, layer_file_name, stem, with_default_suffix
-from ..values.noise import suggest_tolerance
+from ..values.noise import resolve_tolerance
 from ..values.quantize import check_tolerance, parse_tolerance
 from ..io.writer.write import write
 
@@ -35,7 +36,7 @@ class LayerNotSavedError(RuntimeError):
     Not a ``ValueError`` like :class:`MrczError`: napari's ``layers.save`` catches ``ValueError`` from
     writer hooks and replaces it with "not a valid writer" (napari 0.9 ``plugins/_npe2.write_layers``).
     """
-DEFAULT_COMPRESSOR, DEFAULT_CLEVEL = "zstd", 1
+DEFAULT_CLEVEL = 1
 ENV_COMPRESSOR, ENV_CLEVEL = "NAPARI_MRCZ_COMPRESSOR", "NAPARI_MRCZ_CLEVEL"
 ENV_TOLERANCE = "NAPARI_MRCZ_TOLERANCE"
 
@@ -94,13 +95,6 @@ def default_tolerance() -> float | Fraction:
         except MrczError as err:
             raise MrczError(f"{ENV_TOLERANCE}={text!r}: {err}") from None
     return tolerance
-
-
-def resolve_tolerance(data: Any, tolerance: float | Fraction | None) -> float | None:
-    """A tolerance for ``data``: a Fraction (``auto``) times the noise of a sample of the layer."""
-    if isinstance(tolerance, Fraction):
-        return suggest_tolerance(data, tolerance) or None
-    return tolerance or None
 
 
 def save_image(

@@ -6,6 +6,7 @@ losslessly, the others narrowed only when every value survives (or, for floats, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,15 @@ def storage_dtype(dtype: Any, lossy_cast: bool = False) -> tuple[np.dtype, bool]
             "converted when lossless)"
         ) from None
     return dt.newbyteorder("="), False
+
+
+def first_fitting(lo: float, hi: float, candidates: Sequence[np.dtype]) -> np.dtype | None:
+    """The first integer dtype of ``candidates`` that holds every value in [lo, hi]; None if none does."""
+    for dt in candidates:
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(dt)
+    return None
 
 
 def convert(block: np.ndarray, target: np.dtype, check: bool, first_z: int) -> np.ndarray:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..errors import MrczError
-from .quantize import DEFAULT_FRACTION
+from .quantize import DEFAULT_FRACTION, check_tolerance, parse_tolerance
 
 SAMPLE_SLICES = 8
 SAMPLE_SIDE = 512
@@ -122,3 +123,20 @@ def suggest_tolerance(data: Any, fraction: float = DEFAULT_FRACTION) -> float:
         return 0.0
     tolerance = float(fraction) * noise_sigma(data)
     return float(f"{tolerance:.3g}") if tolerance > 0 else 0.0
+
+
+def resolve_tolerance(data: Any, tolerance: float | str | Fraction | None) -> float | None:
+    """A tolerance as a number for ``data``: a number as it is (0: None, lossless); a Fraction, or the
+    text ``"auto"``/``"auto:F"``, as that fraction of the noise :func:`suggest_tolerance` estimates on
+    a sample of ``data`` (None for integer data, which is stored exactly); other text as a number.
+
+    Raises
+    ------
+    MrczError
+        An unreadable tolerance, or the noise cannot be estimated.
+    """
+    if isinstance(tolerance, str):
+        tolerance = parse_tolerance(tolerance)
+    if isinstance(tolerance, Fraction):
+        return suggest_tolerance(data, tolerance) or None
+    return check_tolerance(tolerance)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import MrczError, MrczWarning
 from ..format.constants import DECIMATION_LABEL_PREFIX
-from .dtypes import convert, storage_dtype
+from .dtypes import convert, first_fitting, storage_dtype
 from .quantize import check_tolerance, quantize, tolerance_label
 
 INT = "int"
@@ -63,10 +63,9 @@ def smallest_integer_dtype(lo: float, hi: float) -> np.dtype:
     """
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise MrczError("NaN or infinite values cannot be stored as integers; pass dtype=None to keep them as float")
-    for dt in INTEGER_DTYPES:
-        info = np.iinfo(dt)
-        if info.min <= lo and hi <= info.max:
-            return dt
+    fitting = first_fitting(lo, hi, INTEGER_DTYPES)
+    if fitting is not None:
+        return fitting
     raise MrczError(
         f"values from {lo:g} to {hi:g} do not fit a standard integer MRC mode (int8, int16, uint16); "
         "keep them as float, or pass dtype=np.int32 (mrcz's non-standard mode 7)"

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from napari_mrcz import MrczError
 from napari_mrcz.format import names
-from napari_mrcz.io.batch.plan import is_input_name, output_compressor, output_name
+from napari_mrcz.format.names import output_compressor
+from napari_mrcz.io.batch.plan import is_input_name, output_name
 
 STEMS = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/\\\0"), min_size=1, max_size=12).filter(
     lambda s: not s.lower().endswith(names.READ_SUFFIXES + names.STREAM_SUFFIXES)
@@ -39,13 +40,15 @@ def test_every_suffix_single_file_convert_writes_is_a_batch_suffix(suffix: str) 
     for variant in (suffix, suffix.upper()):
         kind = names.suffix_kind("x" + variant)
         assert names.check_output_suffix(variant) == kind
-        assert (output_compressor(variant, None) is None) == (kind == "plain")
+        assert (output_compressor("*" + variant, None) is None) == (kind == "plain")
 
 
 @pytest.mark.parametrize("bad", [".tif", ".mrc.gz", ".bz2", "mrc", "", ".mrcz.gz"])
 def test_other_batch_suffixes_are_refused_naming_the_choices(bad: str) -> None:
     with pytest.raises(MrczError, match=r"\.mrcz or one of \.mrc, .*\.msk"):
-        output_compressor(bad, None)
+        names.check_output_suffix(bad)
+    with pytest.raises(MrczError, match="not an MRC suffix"):
+        output_compressor("*" + bad, None)
 
 
 def test_names_examples() -> None:

@@ -14,7 +14,8 @@ from napari_mrcz.format.build import signed_bytes_undetermined
 from napari_mrcz.cli.info import describe
 from napari_mrcz.errors import MrczError
 from napari_mrcz.io.stats.integer import INTEGER_KINDS, PIECE, integer_sums, squares_fit
-from napari_mrcz.io.stats.compute import UNSET, RunningStats, slice_stats
+from napari_mrcz.format.constants import STATS_NOT_DETERMINED as UNSET
+from napari_mrcz.io.stats.compute import RunningStats, slice_stats
 from napari_mrcz.io.validate import is_valid
 
 RNG = np.random.default_rng(20261130)

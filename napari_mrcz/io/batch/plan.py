@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ...errors import MrczError
 from ...format import names
 from ..storage.remote import is_url, url_name
 
@@ -77,27 +76,6 @@ def file_size(path: PathLike) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
-
-
-def output_compressor(suffix: str, compressor: str | None) -> str | None:
-    """The compressor for outputs named ``*suffix``: ``.mrcz`` compressed (default zstd), plain MRC
-    suffixes (:data:`napari_mrcz.format.names.PLAIN_SUFFIXES`) plain (``compressor`` must then be None
-    or ``"none"``).
-
-    Raises
-    ------
-    MrczError
-        An unknown suffix, or a compressor that contradicts it.
-    """
-    if names.is_zarr(suffix):  # OME-Zarr: convert_file writes it by the name
-        return None
-    if names.check_output_suffix(suffix) == "mrcz":
-        if compressor == "none":
-            raise MrczError("a .mrcz output is compressed; use suffix='.mrc' for plain MRC")
-        return compressor or names.DEFAULT_COMPRESSOR
-    if compressor not in (None, "none"):
-        raise MrczError(f"{suffix} output is plain MRC; use suffix='.mrcz' to compress it")
-    return None
 
 
 def is_input_name(name: str) -> bool:

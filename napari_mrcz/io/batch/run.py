@@ -23,8 +23,9 @@ from ...errors import MrczError
 from ...values.precision import check_dtype
 from ...values.quantize import check_tolerance, parse_tolerance
 from ..codec.blosc import available_cores, default_threads
+from ...format.names import check_output_suffix, is_zarr, output_compressor
 from .duplicates import drop_duplicates
-from .plan import ConvertResult, PathLike, expand_inputs, file_size, output_compressor, plan_outputs
+from .plan import ConvertResult, PathLike, expand_inputs, file_size, plan_outputs
 from .record import RunRecord, fingerprint, remove_partial
 from .task import Job, Settings, reason, run_job
 
@@ -129,7 +130,9 @@ def convert_many(
     OSError
         ``out_dir`` cannot be created or written.
     """
-    compressor = output_compressor(suffix, compressor)
+    if not is_zarr(suffix):
+        check_output_suffix(suffix)  # one suffix, not a name
+    compressor = output_compressor("*" + suffix, compressor)
     if isinstance(tolerance, str):  # bad settings fail the call, not every file
         parse_tolerance(tolerance)
     else:

@@ -18,7 +18,7 @@ from ...values.dtypes import storage_dtype
 from ...format.kept import extended_to_write, kept_extended_header, rewrite_arguments
 from ...format.names import is_zarr
 from ...values.precision import INT, INTEGER_DTYPES, check_dtype
-from ..writer.convert import iter_file_blocks, resolve_tolerance
+from ..writer.convert import file_tolerance, iter_file_blocks
 from ..reader.file import MrcFileInfo, PathLike, open_mrc
 
 _RTOL = 1e-6  # voxel size and origin pass through float32 CELLA/ORIGIN and a division by MX/MY/MZ
@@ -76,7 +76,7 @@ def compare_files(
     with open_mrc(source, strict=strict) as src, open_mrc(converted) as out:
         _compare_fields(src, out, keep_metadata, dtype)
         # integer data is always stored exactly, whatever the tolerance
-        bound = (resolve_tolerance(src, tolerance) or None) if src.dtype.kind in "fc" else None
+        bound = file_tolerance(src, tolerance) if src.dtype.kind in "fc" else None
         z = 0
         for block in iter_file_blocks(src, n_threads):
             got = out.read_slices(z, z + block.shape[0], n_threads)

@@ -15,10 +15,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ...errors import MrczError
+from ...format.constants import STATS_NOT_DETERMINED
 from .integer import INTEGER_KINDS, integer_sums, squares_fit
 from .integer import PIECE as INTEGER_PIECE
 
-UNSET = (0.0, -1.0, -2.0, -1.0)  # MRC2014: DMAX < DMIN, DMEAN < both, RMS < 0 mean "not determined"
 _PIECE = 2**18  # values converted to float32 at a time: 1 MiB, so the passes over it stay in L2 cache
 _ONES = np.ones(_PIECE, dtype=np.float32)  # sums as dot products: faster than np.add.reduce on float32
 _scratch = threading.local()
@@ -162,8 +162,8 @@ class RunningStats:
     def header_values(self) -> tuple[float, float, float, float]:
         """(DMIN, DMAX, DMEAN, RMS) for the header; complex data gets only RMS, as mrcfile writes."""
         if not self.count:
-            return UNSET
+            return STATS_NOT_DETERMINED
         rms = math.sqrt(max(self.m2, 0.0) / self.count)
         if self.complex:
-            return (*UNSET[:3], rms)
+            return (*STATS_NOT_DETERMINED[:3], rms)
         return (self.dmin, self.dmax, float(self.mean.real), rms)  # type: ignore[union-attr]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,7 @@ from ...errors import MrczError, MrczWarning
 from ...format.identity import Strictness
 from ...format.metadata import JSON_EXTTYP
 from ...format.names import BY_NAME
-from ...values.noise import suggest_tolerance
-from ...values.quantize import parse_tolerance
+from ...values.noise import resolve_tolerance
 from ...format.kept import kept_extended_header, rewrite_arguments
 from .slabs import iter_blocks
 from ..codec.blosc import load_blosc1, load_blosc2
@@ -59,21 +57,17 @@ def import_codecs(info: MrcFileInfo, compressor: str | None) -> None:
         import dask.array  # noqa: F401
 
 
-def resolve_tolerance(info: MrcFileInfo, tolerance: float | str | None) -> float | None:
-    """``tolerance`` for :func:`convert_file` as a number: a number as it is; ``"auto"``/``"auto:F"``
-    from the noise of up to 8 of the file's slices (0 for integer data, which is stored exactly).
+def file_tolerance(info: MrcFileInfo, tolerance: float | str | None) -> float | None:
+    """``tolerance`` for converting ``info`` as a number (see
+    :func:`~napari_mrcz.values.noise.resolve_tolerance`; ``"auto"`` estimates the noise on up to 8 of
+    the file's slices).
 
     Raises
     ------
     MrczError
         An unreadable tolerance text, or the noise cannot be estimated.
     """
-    if not isinstance(tolerance, str):
-        return tolerance
-    spec = parse_tolerance(tolerance)
-    if isinstance(spec, Fraction):
-        return suggest_tolerance(SliceArray(info), spec)
-    return spec
+    return resolve_tolerance(SliceArray(info), tolerance)
 
 
 def convert_file(
@@ -118,7 +112,7 @@ def convert_file(
     tolerance
         As for :func:`napari_mrcz.write` (lossy by your choice); or ``"auto"`` / ``"auto:F"``: F
         (default 1/16) times the noise that :func:`napari_mrcz.suggest_tolerance` estimates on up to
-        8 slices of ``src``. See :func:`resolve_tolerance`.
+        8 slices of ``src``. See :func:`file_tolerance`.
     dtype
         Integer decimation, as for :func:`napari_mrcz.write` (``"int"`` decides from the first block).
     stats
@@ -147,7 +141,7 @@ def convert_file(
         raise MrczError(f"{dst}: the folder {dst.absolute().parent} does not exist")
     info = src if isinstance(src, MrcFileInfo) else open_mrc(src, strict=strict)
     try:
-        tolerance = resolve_tolerance(info, tolerance)
+        tolerance = file_tolerance(info, tolerance)
     except BaseException:
         info.close()
         raise

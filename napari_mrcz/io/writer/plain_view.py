@@ -31,7 +31,7 @@ from ...values.precision import Precision
 from ..codec.blosc import default_threads
 from ..reader.cache import ArrayCache
 from ..reader.file import open_mrc
-from ..stats.compute import UNSET
+from ...format.constants import STATS_NOT_DETERMINED
 from ..storage.paths import PathLike, as_path
 from .header_fields import HeaderFields
 
@@ -133,7 +133,7 @@ class PlainView:
             fields = HeaderFields.from_arguments(**arguments, ndim=len(shape), extended_header=kept_extended)
             self._precision = Precision()  # convert's: no tolerance, no integer decimation
             self.stored = self._precision.plan(np.empty((0, 0, 0), info.dtype)).newbyteorder(fields.byte_order)
-            self.head = fields.encode(shape=shape, stored=self.stored, compressor=None, stats=UNSET) + fields.extended
+            self.head = fields.encode(shape=shape, stored=self.stored, compressor=None, stats=STATS_NOT_DETERMINED) + fields.extended
             self.slice_shape = shape[-2:]
             self.nslices = math.prod(shape[:-2])
             self.slice_nbytes = self.slice_shape[0] * self.slice_shape[1] * self.stored.itemsize
