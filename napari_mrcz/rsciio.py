@@ -18,7 +18,10 @@ from typing import Any
 from .errors import MrczError, MrczWarning
 from .format.metadata import angstrom_per
 from .format.voxel import scale_decimal
+from .values.precision import PrecisionSettings
+from .io.codec.settings import CodecSettings
 from .io.reader.read import read
+from .io.writer.header_fields import HeaderFields
 from .io.writer.write import write, write_async
 
 PathLike = str | os.PathLike[str]
@@ -194,9 +197,9 @@ def _nested(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return node
 
 
-def _number(value: Any, default: float, name: str) -> float:
+def _number(value: Any, name: str) -> float | None:
     if value is None:
-        return default
+        return None
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -289,19 +292,13 @@ def file_writer(
     spacing = [_axis_angstrom(ax, i) for i, ax in enumerate(axes)] if axes else [1.0] * ndim
     voxel_size = spacing[-3:] if ndim >= 3 else spacing
     metadata = _plain_metadata(signal.get("metadata"))
-    voltage = _number(_nested(metadata, _BEAM_ENERGY), 0.0, "beam_energy")
-    gain = _number(_nested(metadata, _GAIN), 1.0, "gain_factor")
+    voltage = _number(_nested(metadata, _BEAM_ENERGY), "beam_energy")  # None: mrcz's default
+    gain = _number(_nested(metadata, _GAIN), "gain_factor")
     options: dict[str, Any] = dict(
-        voxel_size=voxel_size,
-        units="Å",
-        metadata=metadata,
-        compressor=compressor,
-        clevel=clevel,
-        n_threads=n_threads,
-        endianness=order,
-        voltage=voltage,
-        gain=gain,
-        lossy_cast=True,
+        codec=CodecSettings(compressor, clevel, threads=n_threads),
+        header=HeaderFields.from_arguments(voxel_size=voxel_size, metadata=metadata, voltage=voltage, gain=gain,
+                                           endianness=order, ndim=ndim),
+        precision=PrecisionSettings(lossy_cast=True),  # as RosettaSciIO: float64 stored as float32
     )
     if do_async:
         return write_async(filename, data, **options)

@@ -25,6 +25,7 @@ from ..errors import MrczError
 from ..format.names import COMPRESSED_SUFFIX, layer_file_name, stem, with_default_suffix
 from ..values.noise import resolve_tolerance
 from ..values.quantize import check_tolerance, parse_tolerance
+from ..io.codec.settings import CodecSettings
 from ..io.writer.write import write
 
 PLUGIN = "napari-mrcz"
@@ -137,10 +138,7 @@ def save_image(
     slices = math.prod(shape[:-2])  # 1 for a 2-D image
     arguments = dict(
         tolerance=resolve_tolerance(data, tolerance),
-        compressor=compressor,
-        clevel=clevel,
-        shuffle=shuffle,
-        n_threads=n_threads,
+        codec=CodecSettings(compressor, clevel, shuffle, threads=n_threads),
         labels=(*_layer.recorded_tolerance(attributes.get("metadata")), *labels),
         lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64, with a warning
         origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),

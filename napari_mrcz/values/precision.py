@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,40 @@ def integer_dtype_for(values: np.ndarray, tolerance: float | None = None) -> np.
     if tolerance is not None and values.dtype.kind == "f":  # rounding is monotonic: round the extremes
         lo, hi = (float(v) for v in quantize(np.array([lo, hi], values.dtype), tolerance))
     return smallest_integer_dtype(lo, hi)
+
+
+@dataclass(frozen=True)
+class PrecisionSettings:
+    """What may happen to the values on the way to the file, as one value (checked when made).
+
+    Attributes
+    ----------
+    tolerance
+        Bound on |stored - original| for float and complex data; None (or 0, stored as None): lossless.
+    dtype
+        None; ``"int"`` (the smallest standard integer mode that holds the values); or an integer
+        dtype (int8, int16, uint16, int32, uint32).
+    lossy_cast
+        Allow rounding float64/complex128 to float32/complex64.
+
+    Raises
+    ------
+    MrczError
+        An invalid tolerance or dtype.
+    """
+
+    tolerance: float | None = None
+    dtype: str | np.dtype | None = None
+    lossy_cast: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tolerance", check_tolerance(self.tolerance))
+        object.__setattr__(self, "dtype", check_dtype(self.dtype))
+        object.__setattr__(self, "lossy_cast", bool(self.lossy_cast))
+
+    def pipeline(self) -> Precision:
+        """A new :class:`Precision` for one file with these settings."""
+        return Precision(self.tolerance, self.dtype, self.lossy_cast)
 
 
 class Precision:

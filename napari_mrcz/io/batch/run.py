@@ -25,6 +25,7 @@ from ...values.quantize import check_tolerance, parse_tolerance
 from ..codec.blosc import available_cores, default_threads
 from ...format.names import check_output_suffix, is_zarr, output_compressor
 from .duplicates import drop_duplicates
+from ..codec.settings import CodecSettings
 from .plan import ConvertResult, PathLike, expand_inputs, file_size, plan_outputs
 from .record import RunRecord, fingerprint, remove_partial
 from .task import Job, Settings, reason, run_job
@@ -144,7 +145,8 @@ def convert_many(
     out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
     found, unfound = expand_inputs([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)
-    settings = Settings(compressor, clevel, shuffle, keep_metadata, verify, threads, strict, tolerance, dtype)
+    settings = Settings(CodecSettings(compressor, clevel, shuffle, threads=threads), keep_metadata, verify, strict,
+                        tolerance, dtype)
     with RunRecord(out) as record:
         files = [source for source in found if not record.is_output(source)]  # an earlier run's, in the inputs
         prints = {str(source): fingerprint(source) for source in files}  # before any conversion starts
@@ -169,7 +171,8 @@ def convert_many(
             n_workers = min(workers or available_cores(), len(jobs))
             if threads is None:  # one task per worker at a time: the cores are split between them
                 local = max(1, min(default_threads(), available_cores() // n_workers))
-                settings = dataclasses.replace(settings, n_threads=1 if scheduler is not None else local)
+                codec = dataclasses.replace(settings.codec, threads=1 if scheduler is not None else local)
+                settings = dataclasses.replace(settings, codec=codec)
             sources = {str(job.source): job.source for job in jobs}
             for result in _run(jobs, settings, scheduler, n_workers):
                 if result.status != "failed":

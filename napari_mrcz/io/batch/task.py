@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import MrczError
+from ..codec.settings import CodecSettings
 from ..zarr.dispatch import convert_file  # OME-Zarr outputs by name
 from .plan import ConvertResult, file_size
 from .verify import compare_files
@@ -23,25 +24,24 @@ from .verify import compare_files
 
 @dataclass(frozen=True)
 class Settings:
-    """How every file of a run is converted (see :func:`napari_mrcz.convert_many`)."""
+    """How every file of a run is converted (see :func:`napari_mrcz.convert_many`): the codec as one
+    value, the tolerance as given (``"auto"`` is resolved per file)."""
 
-    compressor: str | None
-    clevel: int
-    shuffle: str
+    codec: CodecSettings
     keep_metadata: bool
     verify: bool
-    n_threads: int | None
     strict: bool | str
     tolerance: float | str | None = None
     dtype: str | None = None
 
     def recorded(self) -> dict[str, Any]:
         """The settings that decide an output's bytes (a re-run with others converts again)."""
-        compressed = self.compressor is not None
+        codec = self.codec
+        compressed = codec.compressor is not None
         return {
-            "compressor": self.compressor,
-            "clevel": self.clevel if compressed else None,
-            "shuffle": self.shuffle if compressed else None,
+            "compressor": codec.compressor,
+            "clevel": codec.clevel if compressed else None,
+            "shuffle": codec.shuffle if compressed else None,
             "keep_metadata": self.keep_metadata,
             "tolerance": self.tolerance,
             "dtype": self.dtype,
@@ -77,10 +77,8 @@ def run_job(job: Job, settings: Settings) -> ConvertResult:
                     return _result(job, "skipped", "converted by an earlier run; verified now", start, True, caught)
                 except MrczError:
                     note = "the earlier output did not match its input; converted again"
-            convert_file(job.source, job.output, compressor=settings.compressor, clevel=settings.clevel,
-                         shuffle=settings.shuffle, n_threads=settings.n_threads,
-                         keep_metadata=settings.keep_metadata, overwrite=True, strict=settings.strict,
-                         tolerance=settings.tolerance, dtype=settings.dtype)
+            convert_file(job.source, job.output, codec=settings.codec, keep_metadata=settings.keep_metadata,
+                         overwrite=True, strict=settings.strict, tolerance=settings.tolerance, dtype=settings.dtype)
             if settings.verify:
                 try:
                     _verify(job, settings)
@@ -96,7 +94,7 @@ def run_job(job: Job, settings: Settings) -> ConvertResult:
 
 def _verify(job: Job, settings: Settings) -> None:
     compare_files(job.source, job.output, keep_metadata=settings.keep_metadata, tolerance=settings.tolerance,
-                  dtype=settings.dtype, n_threads=settings.n_threads, strict=settings.strict)
+                  dtype=settings.dtype, n_threads=settings.codec.threads, strict=settings.strict)
 
 
 def _result(job: Job, status: Any, why: str, start: float, verified: bool, caught: list[Any]) -> ConvertResult:

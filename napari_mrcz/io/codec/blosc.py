@@ -26,6 +26,7 @@ from ... import config
 from ...format.chunks import parse_chunk_header
 from ...format.constants import BLOSC_MAX_BUFFERSIZE, WRITABLE_COMPRESSORS
 from ...errors import ChunkError, MrczError
+from .settings import CodecSettings
 
 NOSHUFFLE, SHUFFLE, BITSHUFFLE = 0, 1, 2  # blosc's filter codes (blosc.NOSHUFFLE, ...), fixed by its format
 SHUFFLES = {"none": NOSHUFFLE, "byte": SHUFFLE, "bit": BITSHUFFLE}
@@ -255,6 +256,13 @@ class MrczBlosc:
 
     codec_id = "mrcz_blosc"
 
+    @classmethod
+    def from_settings(cls, settings: CodecSettings) -> MrczBlosc | None:
+        """The codec of ``settings`` (its compressor decided), None for plain MRC."""
+        if settings.compressor is None:
+            return None
+        return cls(settings.compressor, settings.clevel, settings.shuffle, settings.threads, settings.blocksize)
+
     def __init__(
         self,
         cname: str = "zstd",
@@ -263,20 +271,14 @@ class MrczBlosc:
         n_threads: int | None = None,
         blocksize: int | None = None,
     ) -> None:
-        if cname not in WRITABLE_COMPRESSORS:
-            raise MrczError(f"compressor must be one of {', '.join(WRITABLE_COMPRESSORS)} or None; not {cname!r}")
-        if not isinstance(clevel, (int, np.integer)) or not 0 <= clevel <= 9:
-            raise MrczError(f"clevel must be an integer from 0 to 9, not {clevel!r}")
-        if n_threads is not None and (not isinstance(n_threads, (int, np.integer)) or not 1 <= n_threads <= 256):
-            raise MrczError(f"n_threads must be an integer from 1 to 256 or None, not {n_threads!r}")
-        if blocksize is not None and (not isinstance(blocksize, (int, np.integer)) or blocksize < 0):
-            raise MrczError(f"blocksize must be an integer >= 0 or None, not {blocksize!r}")
-        resolve_shuffle(shuffle, cname, np.dtype("u1"))
+        if not isinstance(cname, str):
+            raise MrczError(f"compressor must be one of {', '.join(WRITABLE_COMPRESSORS)}; not None")
+        settings = CodecSettings(cname, clevel, shuffle, blocksize, n_threads)  # checks them
         self.cname = cname
-        self.clevel = int(clevel)
+        self.clevel = settings.clevel
         self.shuffle = shuffle
-        self.n_threads = n_threads
-        self.blocksize = None if blocksize is None else int(blocksize)
+        self.n_threads = settings.threads
+        self.blocksize = settings.blocksize
         self._auto: int | None = None  # shuffle='auto' as chosen so far
         self._trial_totals = dict.fromkeys(SHUFFLE_CANDIDATES, 0)
         self._calls = 0

@@ -22,6 +22,9 @@ from ...format.metadata import JSON_EXTTYP
 from ...format.names import BY_NAME
 from ...values.noise import resolve_tolerance
 from ...format.kept import kept_extended_header, rewrite_arguments
+from ...values.precision import PrecisionSettings
+from ..codec.settings import CodecSettings
+from .header_fields import HeaderFields
 from .slabs import iter_blocks
 from ..codec.blosc import load_blosc1, load_blosc2
 from ..reader.lazy import SliceArray
@@ -85,6 +88,7 @@ def convert_file(
     tolerance: float | str | None = None,
     dtype: Any = None,
     stats: bool | str = "auto",
+    codec: CodecSettings | None = None,
 ) -> Path:
     """Copy ``src`` (any readable MRC/MRCZ, also ``.gz``/``.bz2``) to ``dst`` with another codec.
 
@@ -120,6 +124,9 @@ def convert_file(
         outputs and marks them "not determined" in MRCZ ones; False (CLI: ``--no-stats``) marks them
         "not determined" everywhere, so ``convert --no-metadata --no-stats x.mrcz x.mrc`` writes the
         very bytes ``napari-mrcz mount`` shows as ``x.mrc``.
+    codec
+        The codec as one value (:class:`~napari_mrcz.io.codec.settings.CodecSettings`), instead of
+        ``compressor``, ``clevel``, ``shuffle`` and ``n_threads``.
 
     Returns
     -------
@@ -135,6 +142,10 @@ def convert_file(
         A file cannot be read or written; ``dst`` is left as it was.
     """
     dst = as_path(dst)
+    if codec is None:
+        codec = CodecSettings(compressor, clevel, shuffle, threads=n_threads)
+    elif (compressor, clevel, shuffle, n_threads) != (BY_NAME, 1, "auto", None):
+        raise MrczError("pass codec= or compressor, clevel, shuffle and n_threads, not both")
     if overwrite is False and dst.exists():
         raise MrczError(f"{dst} exists; pass overwrite=True (CLI: --force) to replace it")
     if not dst.absolute().parent.is_dir():
@@ -148,31 +159,29 @@ def convert_file(
     h, shape = info.header, info.shape
     kept_extended = kept_extended_header(h, info.extended_header)
     arguments = rewrite_arguments(h, info.voxel_size, info.metadata if keep_metadata else {}, info.tilt_angles)
-    with info, MrczWriter(
-        dst,
-        compressor=compressor,
-        clevel=clevel,
-        shuffle=shuffle,
-        n_threads=n_threads,
-        overwrite=overwrite,
-        progress=progress,
-        ndim=len(shape),
-        slices_per_volume=shape[1] if len(shape) == 4 else None,
-        tolerance=tolerance,
-        dtype=dtype,
-        stats=stats,
-        extended_header=kept_extended,
-        pyramid=auto_for(shape, info.nbytes),
-        **arguments,
-    ) as writer:
-        carried = writer.fields.exttyp == h.exttyp and writer.fields.extended == info.extended_header
-        if h.nsymbt and h.exttyp != JSON_EXTTYP and not carried:  # JSON metadata, or another byte order
-            kept = "; its tilt angles are kept" if arguments["kept"].tilt_angles is not None else ""
-            warnings.warn(
-                f"{info.path}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over{kept}",
-                MrczWarning,
-                stacklevel=2,
-            )
-        for block in iter_file_blocks(info, n_threads):
-            writer.write(block)
+    with info:
+        fields = HeaderFields.from_arguments(**arguments, ndim=len(shape), extended_header=kept_extended)
+        writer = MrczWriter.from_options(
+            dst,
+            codec=codec,
+            fields=fields,
+            precision=PrecisionSettings(tolerance, dtype),
+            overwrite=overwrite,
+            progress=progress,
+            ndim=len(shape),
+            slices_per_volume=shape[1] if len(shape) == 4 else None,
+            stats=stats,
+            pyramid=auto_for(shape, info.nbytes),
+        )
+        with writer:
+            carried = writer.fields.exttyp == h.exttyp and writer.fields.extended == info.extended_header
+            if h.nsymbt and h.exttyp != JSON_EXTTYP and not carried:  # JSON metadata, or another byte order
+                kept = "; its tilt angles are kept" if arguments["kept"].tilt_angles is not None else ""
+                warnings.warn(
+                    f"{info.path}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over{kept}",
+                    MrczWarning,
+                    stacklevel=2,
+                )
+            for block in iter_file_blocks(info, codec.threads):
+                writer.write(block)
     return dst

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -28,10 +27,12 @@ from ...format.constants import HEADER_BYTES
 from ...values.dtypes import storage_dtype
 from ...format.extended import RawExtended
 from ...format.kept import KeptFields
-from ...format.names import BY_NAME, compressor_for
-from ...values.precision import Precision
+from ...format.names import BY_NAME
+from ...values.precision import PrecisionSettings
 from ..codec.blosc import MrczBlosc, default_threads
+from ..codec.settings import CodecSettings
 from ..storage.paths import Overwrite, PathLike, as_path, check_replaceable
+from .atomic import create_temporary, datasync, move_into_place
 from ..stats.compute import RunningStats, SliceStats, slice_stats, stats_wanted
 from .header_fields import HeaderFields
 from . import pyramid as _pyramid
@@ -41,10 +42,6 @@ Progress = Callable[[int, int, int], None]
 
 _IN_FLIGHT = 2  # slices per worker queued or running: the workers never wait while this thread writes
 _FLUSH_BYTES = 32 * 2**20  # written data handed to a background fdatasync at a time, so close's fsync is short
-
-
-def _datasync(fd: int) -> None:
-    (getattr(os, "fdatasync", None) or os.fsync)(fd)  # no fdatasync on macOS and Windows
 
 
 class MrczWriter:
@@ -94,9 +91,9 @@ class MrczWriter:
         shuffle: str = "auto",
         n_threads: int | None = None,
         endianness: str = "<",
-        voltage: float | None = 0.0,
-        c3: float | None = 0.0,
-        gain: float | None = 1.0,
+        voltage: float | None = None,
+        c3: float | None = None,
+        gain: float | None = None,
         lossy_cast: bool = False,
         overwrite: Overwrite = True,
         progress: Progress | None = None,
@@ -110,19 +107,54 @@ class MrczWriter:
         extended_header: RawExtended | None = None,
         pyramid: bool | str = "auto",
     ) -> None:
+        precision = PrecisionSettings(tolerance, dtype, lossy_cast)
+        codec = CodecSettings(compressor, clevel, shuffle, threads=n_threads)
+        fields = HeaderFields.from_arguments(
+            voxel_size=voxel_size, units=units, metadata=metadata, endianness=endianness, voltage=voltage,
+            c3=c3, gain=gain, origin=origin, kept=kept, ndim=ndim, extended_header=extended_header,
+        )
+        self._open(path, codec, fields, precision, overwrite=overwrite, progress=progress, ndim=ndim,
+                   slices_per_volume=slices_per_volume, stats=stats, pyramid=pyramid)
+
+    @classmethod
+    def from_options(
+        cls,
+        path: PathLike,
+        *,
+        codec: CodecSettings = CodecSettings(),
+        fields: HeaderFields | None = None,
+        precision: PrecisionSettings = PrecisionSettings(),
+        overwrite: Overwrite = True,
+        progress: Progress | None = None,
+        ndim: int = 3,
+        slices_per_volume: int | None = None,
+        stats: bool | str = "auto",
+        pyramid: bool | str = "auto",
+    ) -> MrczWriter:
+        """A writer from option values: ``codec`` (:class:`~napari_mrcz.io.codec.settings.CodecSettings`),
+        ``fields`` (:class:`~napari_mrcz.io.writer.header_fields.HeaderFields`; None: the defaults) and
+        ``precision`` (:class:`~napari_mrcz.values.precision.PrecisionSettings`); the other arguments
+        as for the class."""
+        writer = cls.__new__(cls)
+        writer._open(path, codec, fields or HeaderFields.from_arguments(ndim=ndim), precision, overwrite=overwrite,
+                     progress=progress, ndim=ndim, slices_per_volume=slices_per_volume, stats=stats, pyramid=pyramid)
+        return writer
+
+    def _open(
+        self, path: PathLike, codec: CodecSettings, fields: HeaderFields, precision: PrecisionSettings, *,
+        overwrite: Overwrite, progress: Progress | None, ndim: int, slices_per_volume: int | None,
+        stats: bool | str, pyramid: bool | str,
+    ) -> None:
         self.path = as_path(path)
         _pyramid.check_setting(pyramid)
         self._pyramid_setting = pyramid
         self._pyramid: _pyramid.PyramidBuilder | None = None
         self._state = "open"  # then "closed" or "aborted"
-        self.precision = Precision(tolerance, dtype, lossy_cast)
-        compressor = compressor_for(self.path, compressor)
-        self.compute_stats = stats_wanted(stats, compressor)  # after the file name decided the format
-        self.fields = HeaderFields.from_arguments(
-            voxel_size=voxel_size, units=units, metadata=metadata, endianness=endianness, voltage=voltage,
-            c3=c3, gain=gain, origin=origin, kept=kept, ndim=ndim, extended_header=extended_header,
-        )
-        self.codec = MrczBlosc(compressor, clevel, shuffle, n_threads) if compressor is not None else None
+        self.precision = precision.pipeline()
+        codec = codec.for_file(self.path)
+        self.compute_stats = stats_wanted(stats, codec.compressor)  # after the file name decided the format
+        self.fields = fields
+        self.codec = MrczBlosc.from_settings(codec)
         self.byte_order = self.fields.byte_order
         self.extended = self.fields.extended
         if ndim not in (2, 3, 4) or (ndim == 4) != (slices_per_volume is not None):
@@ -137,7 +169,7 @@ class MrczWriter:
         self.stored: np.dtype | None = None
         self.count = 0  # slices written to the file
         self._submitted = 0  # slices handed to the workers
-        self._threads = self.codec.threads if self.codec is not None else (n_threads or default_threads())
+        self._threads = self.codec.threads if self.codec is not None else (codec.threads or default_threads())
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future[tuple[SliceStats | None, Any, int]]] = deque()
         self._flusher: ThreadPoolExecutor | None = None
@@ -149,7 +181,7 @@ class MrczWriter:
         folder = self.path.absolute().parent
         if not folder.is_dir():
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(folder))
-        fd, self._tmp = _create_temporary(self.path)
+        fd, self._tmp = create_temporary(self.path)
         self._file = os.fdopen(fd, "wb")
         try:
             self._file.write(bytes(HEADER_BYTES) + self.extended)
@@ -167,11 +199,19 @@ class MrczWriter:
             The slice shape or dtype differs from the first block's, values cannot be stored, or the
             writer was closed or aborted.
         """
-        self._submit(block)
+        self.submit(block)
         self._finish_pending()
 
-    def _submit(self, block: Any) -> None:
-        """Hand a block's slices to the workers; they may still be reading it when this returns."""
+    def submit(self, block: Any) -> None:
+        """Hand a block's slices to the workers without waiting for them: they may still read ``block``
+        when this returns, so the caller must not change it until :meth:`close` (for blocks it does
+        not reuse, such as views of an array or computed dask chunks). Otherwise as :meth:`write`.
+
+        Raises
+        ------
+        MrczError
+            As :meth:`write`.
+        """
         if self._state != "open":
             raise MrczError(f"{self.path}: the writer was {self._state}; nothing more can be written")
         arr = np.asarray(block)
@@ -238,7 +278,7 @@ class MrczWriter:
                 self._flusher = ThreadPoolExecutor(1, thread_name_prefix="napari-mrcz-flush")
             self._file.flush()
             self._unflushed = 0
-            self._flushing = self._flusher.submit(_datasync, self._file.fileno())
+            self._flushing = self._flusher.submit(datasync, self._file.fileno())
         self.stats.merge(stats)
         self.bytes_in += nbytes
         self.bytes_out += size
@@ -319,14 +359,7 @@ class MrczWriter:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            _set_mode(self._tmp, self.path)
-            if self.overwrite is True:
-                check_replaceable(self.path, True)  # it may have been made read-only meanwhile
-            if self.overwrite:
-                os.replace(self._tmp, self.path)
-            else:
-                os.link(self._tmp, self.path)  # fails if the target appeared meanwhile
-                self._tmp.unlink()
+            move_into_place(self._tmp, self.path, self.overwrite)
         except BaseException:
             self.abort()
             raise
@@ -365,28 +398,3 @@ class MrczWriter:
             self.close()
         else:
             self.abort()
-
-
-def _create_temporary(target: Path) -> tuple[int, Path]:
-    """A new, empty ``.<name>.<random>.part`` beside ``target``, opened for writing.
-
-    Created with mode 0666, so the process's umask applies as the kernel creates it (as for
-    ``open(path, "w")``); reading or changing the umask is process-wide and would race other threads.
-    """
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-    folder = target.parent
-    while True:
-        tmp = folder / f".{target.name}.{secrets.token_hex(4)}.part"
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:  # another writer's temporary file: draw another name
-            continue
-
-
-def _set_mode(tmp: Path, target: Path) -> None:
-    """A replaced file keeps its mode; a new one has the umask's, given when it was created."""
-    try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        return
-    os.chmod(tmp, mode)

@@ -19,10 +19,11 @@ import numpy as np
 from ...errors import MrczError
 from ...values.dtypes import storage_dtype
 from ...format.names import BY_NAME
-from ...values.precision import INT, integer_dtype_for
-from ...values.quantize import check_tolerance
+from ...values.precision import INT, PrecisionSettings, integer_dtype_for
 from ...format.kept import KeptFields, rewrite_arguments
 from ...format.metadata import angstrom_per
+from .header_fields import HeaderFields
+from ..codec.settings import CodecSettings
 from .slabs import iter_blocks
 from ..storage.paths import Overwrite, PathLike
 from ..reader.read import MrcImage
@@ -57,6 +58,9 @@ def write(
     labels: Sequence[str] = (),
     stats: bool | str = "auto",
     pyramid: bool | str = "auto",
+    codec: CodecSettings | None = None,
+    header: HeaderFields | None = None,
+    precision: PrecisionSettings | None = None,
 ) -> Path:
     """Write ``data`` to an MRC2014 or MRCZ file, the format chosen by the file name unless given.
 
@@ -139,6 +143,14 @@ def write(
         for MRCZ files napari opens as a pyramid (y or x above the ``"multiscale.side"`` setting, or
         more than ``"multiscale.bytes"``); True: for any MRCZ image, stack or volume (MrczError for
         plain MRC, complex data and volume stacks); False: never.
+    codec, header, precision
+        The same options as values, for code that passes them on: a
+        :class:`~napari_mrcz.io.codec.settings.CodecSettings` instead of ``compressor``, ``clevel``,
+        ``shuffle`` and ``n_threads``; a :class:`~napari_mrcz.io.writer.header_fields.HeaderFields`
+        instead of ``voxel_size``, ``units``, ``origin``, ``metadata``, ``endianness``, ``voltage``,
+        ``c3``, ``gain`` and ``labels`` (and of an image's own fields); a
+        :class:`~napari_mrcz.values.precision.PrecisionSettings` instead of ``tolerance``, ``dtype``
+        and ``lossy_cast``. Giving a value and one of its keywords raises :class:`MrczError`.
 
     Returns
     -------
@@ -158,11 +170,10 @@ def write(
         The file cannot be written (permissions, disk full); the target is left as it was.
     """
     kept = KeptFields()
-    if isinstance(data, MrcImage):
+    if isinstance(data, MrcImage):  # its fields, unless given here
         image = rewrite_arguments(data.header, data.voxel_size, data.metadata, tilt_angles=data.tilt_angles)
-        to_units = angstrom_per(units)
         if voxel_size is None:
-            voxel_size = [v / to_units for v in image["voxel_size"]]
+            voxel_size = [v / angstrom_per(units) for v in image["voxel_size"]]
         metadata = image["metadata"] if metadata is None else metadata
         voltage = image["voltage"] if voltage is None else voltage
         c3 = image["c3"] if c3 is None else c3
@@ -186,42 +197,54 @@ def write(
         raise MrczError(f"data must be 2-D, 3-D or 4-D with no empty axis, not shape {shape}")
     if any(n > 2**31 - 1 for n in (shape[-1], shape[-2], int(np.prod(shape[:-2])))):
         raise MrczError(f"shape {shape} does not fit the MRC header's 32-bit dimensions")
-    stored = storage_dtype(data.dtype, lossy_cast)[0]
+    if codec is None:
+        codec = CodecSettings(compressor, clevel, shuffle, threads=n_threads)
+    else:
+        _not_both("codec", compressor=(compressor, BY_NAME), clevel=(clevel, 1), shuffle=(shuffle, "auto"),
+                  n_threads=(n_threads, None))
+    if precision is None:
+        precision = PrecisionSettings(tolerance, dtype, lossy_cast)
+    else:
+        _not_both("precision", tolerance=(tolerance, None), dtype=(dtype, None), lossy_cast=(lossy_cast, False))
+    if header is None:
+        header = HeaderFields.from_arguments(voxel_size=voxel_size, units=units, metadata=metadata,
+                                             endianness=endianness, voltage=voltage, c3=c3, gain=gain,
+                                             origin=origin, kept=kept, ndim=len(shape))
+    else:
+        _not_both("header", voxel_size=(voxel_size, None), units=(units, "Å"), origin=(origin, None),
+                  metadata=(metadata, None), voltage=(voltage, None), c3=(c3, None), gain=(gain, None),
+                  labels=(tuple(labels), ()), endianness=(endianness, "<"))
+    stored = storage_dtype(data.dtype, precision.lossy_cast)[0]
     check_setting(pyramid)
     if pyramid == "auto":
         pyramid = auto_for(shape, int(np.prod(shape, dtype=np.int64)) * stored.itemsize)
-    if isinstance(dtype, str) and dtype == INT and isinstance(data, np.ndarray) and data.dtype.kind in "fiu":
+    if precision.dtype == INT and isinstance(data, np.ndarray) and data.dtype.kind in "fiu":
         # all the values are at hand: choose the integer mode from them, not from the first slice
-        dtype = integer_dtype_for(data, check_tolerance(tolerance))
-    writer = MrczWriter(
+        precision = dataclasses.replace(precision, dtype=integer_dtype_for(data, precision.tolerance))
+    writer = MrczWriter.from_options(
         path,
-        voxel_size=voxel_size,
-        units=units,
-        metadata=metadata,
-        compressor=compressor,
-        clevel=clevel,
-        shuffle=shuffle,
-        n_threads=n_threads,
-        endianness=endianness,
-        voltage=voltage,  # None: MrczWriter stores mrcz's defaults
-        c3=c3,
-        gain=gain,
-        lossy_cast=lossy_cast,
+        codec=codec,
+        fields=header,
+        precision=precision,
         overwrite=overwrite,
         progress=progress,
         stats=stats,
         ndim=len(shape),
         slices_per_volume=shape[1] if len(shape) == 4 else None,
-        tolerance=tolerance,
-        dtype=dtype,
-        origin=origin,
-        kept=kept,
         pyramid=pyramid,
     )
     with writer:
         for block in iter_blocks(data):
-            writer._submit(block)  # the blocks are ours (views of data, or computed): no need to wait
+            writer.submit(block)  # the blocks are ours (views of data, or computed): no need to wait
     return writer.path
+
+
+def _not_both(value: str, **keywords: tuple[Any, Any]) -> None:
+    """Refuse keyword arguments given beside the option value ``value`` that replaces them."""
+    given = [name for name, (found, default) in keywords.items() if found is not default
+             and not (isinstance(found, (str, int, float, tuple)) and type(found) is type(default) and found == default)]
+    if given:
+        raise MrczError(f"pass {value}= or {', '.join(given)}, not both")
 
 
 def write_async(*args: Any, **kwargs: Any) -> Future[Path]:

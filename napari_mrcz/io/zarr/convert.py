@@ -33,13 +33,16 @@ def convert_zarr(src: Any, dst: Any, *, overwrite: Any = False, strict: Any = "a
         As :func:`~.ome_write.write_ome_zarr` and :func:`~.ome_read.load_ome_zarr`; an existing ``dst``
         without ``overwrite``; a tolerance or dtype asked of an OME-Zarr output.
     """
+    codec = mrc_options.get("codec")  # the options as one value (batch conversion passes it)
     if is_zarr(dst):
+        if codec is not None:
+            clevel = codec.clevel
         if mrc_options.get("tolerance") or mrc_options.get("dtype"):
             raise MrczError(f"{dst}: tolerance and dtype apply to MRC/MRCZ outputs, not OME-Zarr")
         if not isinstance(src, MrcFileInfo) and is_zarr(src):
             raise MrczError(f"{src}: OME-Zarr to OME-Zarr is a copy; use your store's own tools")
         info = src if isinstance(src, MrcFileInfo) else open_mrc(src, strict=strict, storage_options=storage_options)
-        for unused in ("compressor", "shuffle", "n_threads", "progress", "tolerance", "dtype"):
+        for unused in ("compressor", "shuffle", "n_threads", "progress", "tolerance", "dtype", "codec"):
             mrc_options.pop(unused, None)
         with info:
             if not keep_metadata:
