@@ -22,6 +22,7 @@ from . import mount as mount_command
 from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..values.dtypes import storage_dtype
+from ..format.constants import WRITABLE_COMPRESSORS
 from ..format.names import output_compressor
 from ..errors import MrczError
 from ..io.reader.file import open_mrc
@@ -30,7 +31,7 @@ from ..values.precision import EXPLICIT_INTEGER_DTYPES, INT
 from ..values.quantize import parse_tolerance
 
 PROG = "napari-mrcz"
-COMPRESSORS = ("zstd", "lz4", "lz4hc", "zlib", "blosclz")
+COMPRESSORS = WRITABLE_COMPRESSORS
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 _EXAMPLES = {
