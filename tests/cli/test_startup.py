@@ -16,7 +16,7 @@ import pytest
 import napari_mrcz as nm
 
 HEAVY = ("blosc", "blosc2", "dask", "napari", "tqdm", "magicgui", "qtpy", "httpx", "rich", "distributed", "fsspec",
-         "aiohttp", "requests")
+         "aiohttp", "requests", "zarr", "numcodecs", "mfusepy")
 
 
 def _python(*args: str) -> subprocess.CompletedProcess[str]:
@@ -74,7 +74,9 @@ def test_public_names_resolve_and_are_listed() -> None:
     for name in nm.__all__:
         assert getattr(nm, name) is not None, name
         assert name in dir(nm)
-    assert nm.convert_file.__module__ == "napari_mrcz.io.zarr.dispatch"
+    from napari_mrcz.io.zarr import dispatch
+
+    assert (nm.convert_file, nm.read, nm.write) == (dispatch.convert_file, dispatch.read, dispatch.write)
     assert nm.config.get("multiscale.side") > 0
     with pytest.raises(AttributeError):
         nm.no_such_name  # noqa: B018
