@@ -254,7 +254,6 @@ class Precision:
         return out
 
 
-
 def _largest_error(stored: np.ndarray, original: np.ndarray) -> float:
     """The largest finite |stored - original| (inf - inf: a kept value, no error), in ``original``'s dtype."""
     with np.errstate(invalid="ignore", over="ignore"):  # and float64 beyond float32
