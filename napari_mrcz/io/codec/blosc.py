@@ -257,11 +257,9 @@ class MrczBlosc:
     codec_id = "mrcz_blosc"
 
     @classmethod
-    def from_settings(cls, settings: CodecSettings) -> MrczBlosc | None:
-        """The codec of ``settings`` (its compressor decided), None for plain MRC."""
-        if settings.compressor is None:
-            return None
-        return cls(settings.compressor, settings.clevel, settings.shuffle, settings.threads, settings.blocksize)
+    def from_settings(cls, c: CodecSettings) -> MrczBlosc | None:
+        """The codec of settings ``c`` (its compressor decided), None for plain MRC."""
+        return None if c.compressor is None else cls(c.compressor, c.clevel, c.shuffle, c.threads, c.blocksize)
 
     def __init__(
         self,
@@ -272,8 +270,8 @@ class MrczBlosc:
         blocksize: int | None = None,
     ) -> None:
         if not isinstance(cname, str):
-            raise MrczError(f"compressor must be one of {', '.join(WRITABLE_COMPRESSORS)}; not None")
-        settings = CodecSettings(cname, clevel, shuffle, blocksize, n_threads)  # checks them
+            raise MrczError(f"compressor must be one of {', '.join(WRITABLE_COMPRESSORS)}, not {cname!r}")
+        settings = CodecSettings(cname, clevel, shuffle, blocksize, n_threads)  # checks the others
         self.cname = cname
         self.clevel = settings.clevel
         self.shuffle = shuffle
