@@ -23,7 +23,7 @@ from .info import describe, info_text, size_text
 from .json_output import json_text
 from ..values.dtypes import storage_dtype
 from ..format.constants import WRITABLE_COMPRESSORS
-from ..format.names import output_compressor
+from ..format.names import PLAIN_SUFFIXES, output_compressor
 from ..errors import MrczError
 from ..io.reader.file import open_mrc
 from ..io.storage.urls import file_name
