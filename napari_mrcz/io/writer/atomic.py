@@ -20,12 +20,13 @@ def datasync(fd: int) -> None:
 
 
 def create_temporary(target: Path) -> tuple[int, Path]:
-    """A new, empty ``.<name>.<random>.part`` beside ``target``, opened for writing.
+    """A new, empty ``.<name>.<random>.part`` beside ``target``, opened for reading and writing.
 
     Created with mode 0666, so the process's umask applies as the kernel creates it (as for
     ``open(path, "w")``); reading or changing the umask is process-wide and would race other threads.
     """
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    # read and write: the pyramid writer reads back what was written (its echo of the data)
+    flags = os.O_CREAT | os.O_EXCL | os.O_RDWR | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     folder = target.parent
     while True:
         tmp = folder / f".{target.name}.{secrets.token_hex(4)}.part"
