@@ -65,8 +65,8 @@ class MemorySource(DirectReads):
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == tuple(self._file_identity)
 
     def excess(self, end: int) -> str | None:
-        """Bytes of the decompressed stream after ``end`` (counted up to ``"validate.count_bytes"``, 1 GiB, more, without keeping
-        them), or what is wrong with the stream's end."""
+        """Bytes of the decompressed stream after ``end`` (counted up to the ``"validate.count_bytes"``
+        setting, 1 GiB, without keeping them), or what is wrong with the stream's end."""
         if self.damage:
             return f"the {self.container} stream is damaged after the data ({self.damage})"
         what, size = f"the decompressed {self.container} stream's size", self.size
