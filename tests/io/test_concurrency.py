@@ -285,3 +285,33 @@ def test_lazy_array_after_file_replaced(compressor: str | None, scheduler: str, 
         f"the lazy array of the replaced file returned neither its data nor an error "
         f"(equal to the new data: {np.array_equal(got, new)})"
     )
+
+
+def test_close_while_other_threads_read(tmp_path: Path) -> None:
+    """close() from one thread while others read (napari closes a file its background jobs still read):
+    the reads in flight finish on their descriptor, later reads reopen the file, nothing fails."""
+    import threading
+
+    data = np.arange(64 * 256 * 256, dtype=np.uint16).reshape(64, 256, 256)
+    for name in ("c.mrc", "c.mrcz"):
+        info = nm.open_mrc(nm.write(tmp_path / name, data))
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def reader() -> None:
+            try:
+                while not stop.is_set():
+                    z = int(np.random.default_rng().integers(0, 64))
+                    assert np.array_equal(info.read_slices(z, z + 1)[0], data[z])
+            except BaseException as err:  # noqa: BLE001 - reported by the test
+                errors.append(err)
+
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for _ in range(300):
+            info.close()
+        stop.set()
+        for t in threads:
+            t.join()
+        assert not errors, errors[0]

@@ -7,9 +7,11 @@ lazy dask graphs run on ``dask.distributed`` workers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ class FileSource(DirectReads):
         self.path = path
         self._fd: int | None = None
         self._lock = threading.Lock()
+        self._readers = 0  # reads in flight on _fd: close() waits for them before closing it
+        self._close_pending = False
         self._identity = identity  # (st_dev, st_ino, st_size, st_mtime_ns) of the file first opened
         if identity is None:  # open now: a size from stat(path) may be another file's by the time we open
             self._descriptor()
@@ -75,7 +79,8 @@ class FileSource(DirectReads):
     def unchanged(self) -> bool:
         """True when the open file still has the size and modification time it was opened with (a
         file replaced by rename keeps being read as it was; one rewritten in place is not)."""
-        st = os.fstat(self._descriptor())
+        with self._reading() as fd:
+            st = os.fstat(fd)
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) == self._identity
 
     @property
@@ -83,19 +88,45 @@ class FileSource(DirectReads):
         """The file's size."""
         return self.size
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[int]:
+        """The descriptor, kept open until the read ends even if another thread calls :meth:`close`
+        meanwhile (a descriptor closed under a read fails it, or, reused by a new file, reads that
+        file's bytes)."""
+        fd = self._descriptor()
+        with self._lock:
+            if self._fd != fd:  # closed between the two locks: open again
+                fd = -1
+            else:
+                self._readers += 1
+        if fd == -1:
+            with self._reading() as fd:
+                yield fd
+            return
+        try:
+            yield fd
+        finally:
+            with self._lock:
+                self._readers -= 1
+                if not self._readers and self._close_pending:
+                    os.close(fd)
+                    self._fd, self._close_pending = None, False
+
     def pread(self, n: int, offset: int) -> bytes:
         """Up to ``n`` bytes from ``offset`` (fewer at the end of the file)."""
-        return os.pread(self._descriptor(), n, offset)
+        with self._reading() as fd:
+            return os.pread(fd, n, offset)
 
     def readinto(self, out: np.ndarray, offset: int) -> int:
         """Fill ``out`` from ``offset``; returns the bytes read (fewer only at the end of the file)."""
         view = memoryview(out.reshape(-1).view(np.uint8))
         done = 0
-        while done < len(view):
-            got = os.preadv(self._descriptor(), [view[done:]], offset + done)
-            if got == 0:
-                break
-            done += got
+        with self._reading() as fd:
+            while done < len(view):
+                got = os.preadv(fd, [view[done:]], offset + done)
+                if got == 0:
+                    break
+                done += got
         return done
 
     def excess(self, end: int) -> str | None:
@@ -105,8 +136,12 @@ class FileSource(DirectReads):
     def close(self) -> None:
         """Release the descriptor (reopened on the next read)."""
         with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
+            if self._fd is None or self._close_pending:
+                return
+            if self._readers:  # the last read in flight closes it
+                self._close_pending = True
+                return
+            os.close(self._fd)
             self._fd = None
 
     def __getstate__(self) -> dict[str, Any]:
