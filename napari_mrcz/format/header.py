@@ -139,7 +139,7 @@ class Header:
         """The numpy dtype of the data as returned to the caller (native byte order for packed modes)."""
         if self.mrc_mode == 3:
             return np.dtype("c8")
-        if self.mrc_mode == 101 or (self.mrc_mode == 0 and self.imod_unsigned):
+        if self.mrc_mode == 101 or self.unsigned_bytes:
             return np.dtype("u1")
         return np.dtype(self.byte_order + MODE_TO_DTYPE[self.mrc_mode])
 
@@ -147,6 +147,18 @@ class Header:
     def imod_unsigned(self) -> bool:
         """IMOD convention: mode 0 holds unsigned bytes unless IMOD's signed-bytes flag is set."""
         return self.imod_stamp == IMOD_STAMP and not self.imod_flags & IMOD_FLAG_SIGNED_BYTES
+
+    @property
+    def unsigned_bytes(self) -> bool:
+        """Mode 0 read as unsigned bytes (uint8) rather than MRC2014's signed ones: IMOD's stamp says so
+        (:attr:`imod_unsigned`), or, without the stamp, the header's statistics can only describe
+        unsigned bytes (0 <= DMIN <= DMAX, DMAX > 127: what older IMOD and SerialEM files hold; IMOD
+        reads such files as unsigned, mrcfile as signed, which wraps 128..255 to negative values)."""
+        if self.mrc_mode != 0:
+            return False
+        if self.imod_stamp == IMOD_STAMP:
+            return self.imod_unsigned
+        return bool(np.isfinite([self.dmin, self.dmax]).all() and 0 <= self.dmin <= self.dmax and 127 < self.dmax <= 255)
 
     @property
     def disk_dtype(self) -> np.dtype:

@@ -200,3 +200,33 @@ def test_eager_read_refuses_more_than_memory(tmp_path: Path) -> None:
         nm.read(path)
     lazy = nm.read(path, lazy=True).data
     assert lazy.shape == shape and int(lazy[17, :2, :2].sum().compute()) == 0
+
+
+@pytest.mark.parametrize("dmin, dmax, unsigned", [(0, 245, True), (0, 255, True), (3, 128, True), (0, 127, False),
+                                                  (-5, 100, False), (-1, -2, False), (0, 300, False),
+                                                  (10, 5, False), (float("nan"), 200, False)])
+def test_mode_0_signedness_from_header_statistics(tmp_path: Path, dmin: float, dmax: float, unsigned: bool) -> None:
+    """Mode 0 without IMOD's stamp: unsigned bytes where the header's statistics can only describe
+    unsigned ones (0 <= DMIN <= DMAX, 127 < DMAX <= 255), as IMOD reads them; else MRC2014's int8."""
+    import mrcfile
+
+    raw = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    path = tmp_path / "bytes.mrc"
+    with mrcfile.new(str(path)) as mrc:
+        mrc.set_data(raw.view(np.int8))
+        mrc.header.dmin, mrc.header.dmax = dmin, dmax
+    data = nm.read(path).data
+    expected = raw if unsigned else raw.view(np.int8)
+    assert data.dtype == expected.dtype and np.array_equal(data, expected)
+    assert np.array_equal(np.asarray(nm.read(path, lazy=True).data), expected)
+
+
+def test_mode_0_unsigned_edge_file_reads_as_written() -> None:
+    path = Path(__file__).resolve().parents[2].parent / "shared/testdata/edges/mode0_unsigned_values.mrc"
+    if not path.is_file():
+        pytest.skip("no shared corpus")
+    data = nm.read(path).data
+    assert data.dtype == np.uint8 and int(data.min()) == 0 and int(data.max()) == 245
+    truth = path.with_suffix(".mrc.npy") if path.with_suffix(".mrc.npy").is_file() else Path(str(path) + ".npy")
+    if truth.is_file():
+        assert np.array_equal(data, np.load(truth).astype(np.uint8))

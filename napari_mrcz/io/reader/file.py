@@ -158,7 +158,7 @@ class MrcFileInfo:
             out[..., 1::2] = rows >> 4
             return out[..., : h.nx]
         arr = raw.reshape(count, h.ny, h.nx)
-        if h.mrc_mode == 0 and h.imod_unsigned:
+        if h.unsigned_bytes:
             arr = arr.view(np.uint8)
         if not arr.dtype.isnative:
             arr = arr.byteswap().view(arr.dtype.newbyteorder("="))

@@ -75,7 +75,7 @@ def cacheable(info: MrcFileInfo) -> bool:
     """Whether levels of ``info``'s data can be cached: images, stacks and volumes of real samples
     stored as they are read (not 4-bit, complex or IMOD's unsigned bytes)."""
     h = info.header
-    return (len(info.shape) < 4 and h.mrc_mode in MODE_TO_DTYPE and not h.imod_unsigned
+    return (len(info.shape) < 4 and h.mrc_mode in MODE_TO_DTYPE and not h.unsigned_bytes
             and info.dtype.kind in "iuf" and tuple(h.zyx_axes) == (0, 1, 2))
 
 

@@ -145,7 +145,7 @@ def _build(info: MrcFileInfo, target: str, storage_order: bool) -> dict[str, Any
     _check_expressible(info, storage_order)
     h = info.header
     shape, dims, voxel, origin = _layout(info, storage_order)
-    dtype = np.dtype("u1") if (h.mrc_mode == 0 and h.imod_unsigned) else h.disk_dtype
+    dtype = np.dtype("u1") if (h.unsigned_bytes) else h.disk_dtype
     chunks = (1,) * (len(shape) - 2) + tuple(shape[-2:])
     array_attrs: dict[str, Any] = {
         "_ARRAY_DIMENSIONS": list(dims),
