@@ -44,6 +44,8 @@ def describe(info: MrcFileInfo, compute_stats: bool = False) -> dict[str, Any]:
         "byte_order": "little" if h.byte_order == "<" else "big",
         "voxel_size": list(info.voxel_size),
         "voxel_units": "Å",
+        "origin": [_finite(v) for v in info.origin],
+        "tilt_angles": None if info.tilt_angles is None else [_finite(a) for a in info.tilt_angles],
         "compressor": h.compressor,
         "nbytes": info.nbytes,
         "stored_nbytes": info.compressed_nbytes,
@@ -90,13 +92,18 @@ def info_text(d: dict[str, Any]) -> str:
         f"  format       {fmt}, {d['byte_order']}-endian, mode {d['mode']} ({d['dtype']})",
         f"  shape        {' × '.join(map(str, d['shape']))} ({axes})",
         f"  voxel size   {' × '.join(f'{v:.6g}' for v in spatial)} Å ({', '.join(spatial_axes)})",
+        f"  origin       {', '.join(f'{v:.6g}' for v in d['origin'])} Å (z, y, x: where voxel 0 sits, as ChimeraX places it)",
         f"  size         {size}; file {size_text(d['file_nbytes'])}",
         f"  statistics   {stats}",
         f"  ext. header  {d['exttyp'] or 'none'} ({d['nsymbt']} bytes)",
         f"  space group  {d['ispg']}, axis order {', '.join(map(str, d['axis_order']))}",
     ]
     if d["voltage_kV"] or d["c3_mm"]:  # MRCZ's words; other writers leave them 0
-        lines.insert(6, f"  microscope   {d['voltage_kV'] or 0:g} kV, C3 {d['c3_mm'] or 0:g} mm, gain {d['gain'] or 0:g}")
+        lines.insert(7, f"  microscope   {d['voltage_kV'] or 0:g} kV, C3 {d['c3_mm'] or 0:g} mm, gain {d['gain'] or 0:g}")
+    if d["tilt_angles"] is not None:
+        angles = d["tilt_angles"]
+        shown = ", ".join(f"{a:g}" for a in angles[:8]) + (", ..." if len(angles) > 8 else "")
+        lines.append(f"  tilt angles  {len(angles)}, {min(angles):g}° to {max(angles):g}° ({shown})")
     if d.get("tolerance"):
         lines.append(f"  precision    lossy by the writer's choice: every value within {d['tolerance']:g} of the original")
     if d["labels"]:
