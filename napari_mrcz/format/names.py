@@ -245,5 +245,5 @@ def output_compressor(name: str | os.PathLike[str], compressor: str | None) -> s
         return None
     raise MrczError(
         f"{shown}: {suffix or 'no suffix'!r} is not an MRC suffix, so it cannot tell the output format: use "
-        f".mrcz (compressed) or {', '.join(PLAIN_SUFFIXES)} (plain MRC)"
+        f".mrcz (compressed), {', '.join(PLAIN_SUFFIXES)} (plain MRC) or {ZARR_SUFFIXES[0]} (OME-Zarr)"
     )
