@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton, SpinBox
-from qtpy.QtWidgets import QSizePolicy
 
 from . import layer as _layer
 from . import orientation as _orientation
@@ -186,6 +185,8 @@ class SaveMrczWidget(Container):
                 self._status, self._y_up,
             ]
         )
+        from qtpy.QtWidgets import QSizePolicy  # here: npe2 imports this module to validate, without Qt
+
         for label in (self._estimate_label, self._status):  # long text wraps instead of widening the dock
             label.native.setWordWrap(True)
             label.native.setMinimumWidth(1)
