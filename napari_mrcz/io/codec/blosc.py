@@ -100,19 +100,6 @@ def trial_sizes(sample: np.ndarray, cname: str, clevel: int, blocksize: int) -> 
         }
 
 
-def choose_shuffle(sample: np.ndarray, cname: str, clevel: int, blocksize: int) -> int:
-    """'auto' from one sample: the shuffle filter that compresses it smallest (bit-shuffle on ties).
-
-    No shuffle suits every codec and data: bench/ measured bitshuffle best with lz4 on most data, but
-    a real EMDB map compressed with lz4 to ratio 0.99 bit-shuffled and 2.0 byte-shuffled, and zstd
-    byte-shuffles dense counts 5-20% smaller. Trying each on up to 512 KiB costs about a millisecond.
-    """
-    if clevel == 0:
-        return BITSHUFFLE  # stored as is: the filter does not matter
-    sizes = trial_sizes(sample, cname, clevel, blocksize)
-    return min(SHUFFLE_CANDIDATES, key=sizes.__getitem__)
-
-
 @contextlib.contextmanager
 def blosc1_settings(nthreads: int, blocksize: int) -> Iterator[None]:
     """Hold blosc1's process-wide thread count and block size at these values, with the GIL released.
@@ -309,7 +296,10 @@ class MrczBlosc:
         'auto' tries every filter on samples of slices 0, 1, 2, 4, 8, ... and uses, from each of those
         slices on, the one that made the samples smallest in total: a map whose first slices are empty
         background still gets the filter that suits its contents. The choice depends only on the data
-        and the slice indices, so a file is written the same way every time.
+        and the slice indices, so a file is written the same way every time. No shuffle suits every
+        codec and data: bench/ measured bitshuffle best with lz4 on most data, but a real EMDB map
+        compressed with lz4 to ratio 0.99 bit-shuffled and 2.0 byte-shuffled, and zstd byte-shuffles
+        dense counts 5-20% smaller.
         """
         if self.shuffle != "auto":
             return resolve_shuffle(self.shuffle, self.cname, arr.dtype)
