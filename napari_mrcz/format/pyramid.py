@@ -12,7 +12,7 @@ holding a box of the level, C order, little-endian, clipped at the level's edges
     offset  size      field (little-endian)
     0       8         magic b"MRCZPYRM"
     8       4         version (1)
-    12      4         flags (0; reserved)
+    12      4         flags: bits 0-7 the mantissa bits float levels keep (0: exact means); rest 0
     16      8         index bytes (this whole index, CRC included)
     24      16        header echo: NX, NY, NZ, MODE (uint32 each)
     40      8         data offset (1024 + NSYMBT)
@@ -119,6 +119,8 @@ class PyramidIndex:
         Per chunk, all levels in order: file offset, compressed bytes, CRC-32 of those bytes.
     first
         Index into ``offsets`` of each level's first chunk.
+    mantissa_bits
+        Explicit mantissa bits the float levels were rounded to (0: exact means; informational).
     """
 
     levels: tuple[Level, ...]
@@ -127,6 +129,7 @@ class PyramidIndex:
     cbytes: np.ndarray
     crcs: np.ndarray
     first: tuple[int, ...]
+    mantissa_bits: int = 0
 
 
 def pyramid_start(data_offset: int, packed_bytes: int, nz: int) -> int:
@@ -145,14 +148,14 @@ def data_fingerprint(first_chunk_head: bytes, last_chunk_head: bytes) -> int:
 
 
 def encode_index(echo: Echo, levels: list[Level], sample_mode: int, cbytes: np.ndarray, crcs: np.ndarray,
-                 start: int) -> bytes:
+                 start: int, mantissa_bits: int = 0) -> bytes:
     """The index of a pyramid starting at byte ``start`` whose chunks (all levels, in order) have
-    ``cbytes`` compressed bytes and CRC-32s ``crcs``."""
+    ``cbytes`` compressed bytes and CRC-32s ``crcs``, float levels rounded to ``mantissa_bits``."""
     entries = np.empty(len(cbytes), dtype=_ENTRY)
     entries["cbytes"], entries["crc"] = cbytes, crcs
     size = index_nbytes(levels)
     end = start + size + int(np.sum(cbytes, dtype=np.int64))
-    head = _HEAD.pack(MAGIC, VERSION, 0, size, echo.nx, echo.ny, echo.nz, echo.mode, echo.data_offset,
+    head = _HEAD.pack(MAGIC, VERSION, mantissa_bits & 0xFF, size, echo.nx, echo.ny, echo.nz, echo.mode, echo.data_offset,
                       echo.packed_bytes, echo.seek_crc, echo.data_crc, len(levels), sample_mode, end)
     body = head + b"".join(_LEVEL.pack(*lv.shape, *lv.chunk) for lv in levels) + entries.tobytes()
     return body + _CRC.pack(zlib.crc32(body))
@@ -190,7 +193,7 @@ def decode_index(raw: bytes, echo: Echo, *, start: int, file_size: int, halve_z:
     """
     if len(raw) < _HEAD.size + _CRC.size or not is_pyramid(raw):
         raise PyramidError("it is not a pyramid index")
-    (_, version, _flags, size, nx, ny, nz, mode, data_offset, packed, seek_crc, data_crc, nlevels,
+    (_, version, flags, size, nx, ny, nz, mode, data_offset, packed, seek_crc, data_crc, nlevels,
      sample_mode, end) = _HEAD.unpack_from(raw)
     if version != VERSION:
         raise PyramidError(f"version {version} is unknown (this reader knows {VERSION})")
@@ -239,7 +242,7 @@ def decode_index(raw: bytes, echo: Echo, *, start: int, file_size: int, halve_z:
     if start + size + int(cbytes.sum()) != file_size:
         raise PyramidError(f"its chunks do not end where the file does (byte {file_size})")
     return PyramidIndex(tuple(levels), int(sample_mode), offsets, cbytes, entries["crc"].astype(np.int64),
-                        tuple(int(f) for f in first[:-1]))
+                        tuple(int(f) for f in first[:-1]), flags & 0xFF)
 
 
 def check_chunk(index: PyramidIndex, i: int, raw: bytes, what: str) -> None:

@@ -14,7 +14,8 @@ import pytest
 
 import napari_mrcz as nm
 from napari_mrcz.io.reader import array, multiscale
-from napari_mrcz.io.reader.multiscale import LevelArray, downsample, level_shapes, pyramid
+from napari_mrcz.io.reader.multiscale import LevelArray, level_shapes, pyramid
+from napari_mrcz.values.levels import downsample
 
 
 def _reference(data: np.ndarray, halved: tuple[bool, ...]) -> np.ndarray:

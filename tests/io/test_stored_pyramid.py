@@ -67,6 +67,13 @@ def test_stored_levels_equal_computed(tmp_path: Path, shape: tuple[int, ...], dt
     _assert_levels_equal(stored, plain)
 
 
+@pytest.mark.parametrize(("dtype", "bits"), [("float32", 11), ("int16", 0), ("float16", 0)])
+def test_index_records_the_rounding_of_float_levels(tmp_path: Path, dtype: str, bits: int) -> None:
+    path = nm.write(tmp_path / "a.mrcz", _data((4, 130, 70), dtype))
+    index, problem = check_stored(nm.open_mrc(path))
+    assert problem is None and index.mantissa_bits == bits
+
+
 def test_image_stack_keeps_z(tmp_path: Path) -> None:
     data = _data((9, 130, 70), "float32")
     path = tmp_path / "stack.mrcz"

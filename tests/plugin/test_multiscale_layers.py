@@ -15,6 +15,7 @@ npe2 = pytest.importorskip("npe2")
 
 import napari_mrcz as nm  # noqa: E402
 from napari_mrcz.io.reader import multiscale  # noqa: E402
+from napari_mrcz.values import levels  # noqa: E402
 from napari_mrcz.plugin import reader as _reader  # noqa: E402
 from checks import PLUGIN  # noqa: E402
 
@@ -95,9 +96,9 @@ def test_complex_pyramid_is_of_the_amplitude(viewer: Any, tmp_path: Path) -> Non
     data = (rng.normal(size=(4, 40, 36)) + 1j * rng.normal(size=(4, 40, 36))).astype(np.complex64)
     layer, phase = viewer.open(str(nm.write(tmp_path / "fft.mrcz", data)), plugin=PLUGIN)
     assert layer.multiscale and layer.data[1].dtype == np.float32
-    assert np.allclose(np.asarray(layer.data[1]), multiscale.downsample(np.abs(data), [0, 1, 2]))
+    assert np.allclose(np.asarray(layer.data[1]), levels.level_mean(np.abs(data), [0, 1, 2]))
     # the phase of the averaged complex values: the mean direction
-    assert phase.multiscale and np.allclose(np.asarray(phase.data[1]), np.angle(multiscale.downsample(data, [0, 1, 2])),
+    assert phase.multiscale and np.allclose(np.asarray(phase.data[1]), np.angle(levels.downsample(data, [0, 1, 2])),
                                             atol=1e-5)
 
 

@@ -4,9 +4,8 @@ A level-k plane (one z-slice, or the image of a 2-D file) is the 2×2(×2) mean 
 it covers, read only when asked for: a plane of level k needs planes 2z and 2z+1 of level k-1 (or
 just z, for image stacks whose z is not spatial), and a small region of it needs only the rows below
 that region (which :mod:`partial` decodes without the rest of each slice). Whole planes are kept in
-a process-wide LRU cache (the ``"multiscale.cache_bytes"`` setting). Edges of odd size are averaged over the voxels
-there. Integer data keeps its dtype: the mean is rounded to the nearest integer (ties to even),
-always within the data's range; float16 is averaged in float32 and stored back as float16.
+a process-wide LRU cache (the ``"multiscale.cache_bytes"`` setting). The values are
+:func:`napari_mrcz.values.levels.level_mean`'s, the same as stored and cached levels hold.
 
 Which files get a pyramid in napari, and how deep, is set by module constants (tests patch them).
 napari places level-k pixel i at level-0 pixel i × 2^k (its convention for every multiscale image),
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ... import config
+from ...values.levels import level_mean
 from .array import LazyArray, MrcArray
 from .cache import ArrayCache
 from .file import MrcFileInfo
@@ -70,56 +70,6 @@ def is_large(shape: tuple[int, ...], nbytes: int) -> bool:
     """True for data of ``shape`` and ``nbytes`` napari opens as a pyramid: y or x above the
     ``"multiscale.side"`` setting, or more than ``"multiscale.bytes"``."""
     return max(shape[-2:]) > config.get("multiscale.side") or nbytes > config.get("multiscale.bytes")
-
-
-def _sum_dtype(dtype: np.dtype) -> np.dtype:
-    """Integers are summed exactly (8 values of the type fit); floats and complex are averaged."""
-    if dtype.kind == "b" or dtype.kind in "iu" and dtype.itemsize == 1:
-        return np.dtype(np.int16)
-    if dtype.kind in "iu":
-        return np.dtype(np.int32 if dtype.itemsize == 2 else np.int64)
-    if dtype.kind == "c":
-        return np.dtype(np.complex128 if dtype.itemsize > 8 else np.complex64)
-    return np.dtype(np.float64 if dtype.itemsize > 4 else np.float32)
-
-
-def downsample(block: np.ndarray, axes: tuple[int, ...] | list[int]) -> np.ndarray:
-    """Halve ``block`` along ``axes`` (rounding the size up): the mean of each 2×2(×2) box, and of
-    the voxels there in boxes cut by an odd edge. Integers are summed exactly and the mean rounded
-    back to their dtype (ties to even); floats are scaled by 1/2 per halved axis first (exact: a power
-    of two) and then summed, so no sum overflows near the float maximum; float16 is averaged in float32."""
-    data = np.asarray(block)
-    dtype = data.dtype
-    work = _sum_dtype(dtype)
-    halved = [axis for axis in sorted(axes) if data.shape[axis] >= 2]
-    if work.kind not in "iu":
-        out = np.multiply(data, 0.5 ** len(halved), dtype=work)
-        for axis in halved:
-            out = _pair_sums(out, axis, work, edge_weight=2)
-        return out.astype(dtype, copy=False)
-    out = data
-    counts = []
-    for axis in halved:
-        n = out.shape[axis]
-        out = _pair_sums(out, axis, work, edge_weight=1)
-        counts.append((axis, np.r_[np.full(n // 2, 2.0), np.ones(n % 2)]))
-    if not counts:
-        return out.astype(dtype)
-    total = np.ones((1,) * out.ndim)
-    for axis, count in counts:
-        total = total * count.reshape([-1 if a == axis else 1 for a in range(out.ndim)])
-    return np.rint(out / total).astype(dtype)
-
-
-def _pair_sums(arr: np.ndarray, axis: int, work: np.dtype, edge_weight: int) -> np.ndarray:
-    """Sums of neighbouring pairs along ``axis``; an odd last element is kept, times ``edge_weight``."""
-    n = arr.shape[axis]
-    at = (slice(None),) * axis
-    pairs = np.add(arr[at + (slice(0, n - 1, 2),)], arr[at + (slice(1, n, 2),)], dtype=work)
-    if n % 2:
-        last = arr[at + (slice(n - 1, n),)].astype(work)
-        pairs = np.concatenate([pairs, last * edge_weight if edge_weight != 1 else last], axis=axis)
-    return pairs
 
 
 class LevelArray(LazyArray):
@@ -180,7 +130,7 @@ class LevelArray(LazyArray):
             lo, hi = (i, i + 1) if isinstance(i, int) else i
             wanted.append(np.arange(2 * lo, min(2 * hi, n)) if h else np.arange(lo, hi))
         block = self.parent._read(tuple(wanted))
-        small = downsample(block, [a for a, h in enumerate(self.halved) if h])
+        small = level_mean(block, [a for a, h in enumerate(self.halved) if h])
         return small.reshape(r1 - r0, c1 - c0)
 
 
@@ -265,5 +215,5 @@ def numpy_levels(info: MrcFileInfo, data: np.ndarray) -> list[np.ndarray]:
     axes = [a for a, h in enumerate(halved) if h]
     levels = [data]
     for _ in level_shapes(data.shape, halved, data.dtype.itemsize)[1:]:
-        levels.append(downsample(levels[-1], axes))
+        levels.append(level_mean(levels[-1], axes))
     return levels

@@ -6,7 +6,7 @@ waiting for its partner of the 2×2×2 mean, and the slices of one chunk depth p
 level chunks are compressed (:data:`LEVEL_CODEC`) and spilled to an unnamed temporary file per
 level, so memory stays bounded however large the file; :meth:`PyramidBuilder.finish` then streams
 the index and the chunks into the output after the seek table. Levels are the means
-:func:`napari_mrcz.io.reader.multiscale.downsample` computes, each from the level below, exactly as
+:func:`napari_mrcz.values.levels.level_mean` computes, each from the level below, exactly as
 the lazy pyramid computes them, so a stored level and a computed one hold the same values.
 """
 
@@ -27,7 +27,8 @@ from ...format import pyramid as layout
 from ...format.modes import mode_from_dtype
 from ..codec.blosc import blosc2_gil_released, default_threads, encode_blocks, map_slices
 from ...errors import MrczError
-from ..reader.multiscale import downsample, is_large, level_shapes
+from ...values.levels import LEVEL_MANTISSA_BITS, level_mean
+from ..reader.multiscale import is_large, level_shapes
 from ..reader.stored import echo_of
 
 CHUNK = (1, 64, 64)
@@ -94,7 +95,7 @@ class _Level:
             self._store(*group)
         if pair is not None and self.child is not None:
             zc, planes = pair
-            small = downsample(np.stack(planes), (0, 1, 2) if halve_z else (1, 2))[0]
+            small = level_mean(np.stack(planes), (0, 1, 2) if halve_z else (1, 2))[0]
             self.child.add(zc, small)
 
     def flush(self) -> None:
@@ -180,7 +181,8 @@ class PyramidBuilder:
             entries = [e for lv in kept for g in sorted(lv.chunks) for e in lv.chunks[g]]
             cbytes = np.array([e[1] for e in entries], dtype=np.int64)
             crcs = np.array([e[2] for e in entries], dtype=np.int64)
-            index = layout.encode_index(echo, levels, mode_from_dtype(self.dtype), cbytes, crcs, start)
+            bits = LEVEL_MANTISSA_BITS if self.dtype.kind == "f" and self.dtype.itemsize >= 4 else 0
+            index = layout.encode_index(echo, levels, mode_from_dtype(self.dtype), cbytes, crcs, start, bits)
             out.write(index)
             for lv in kept:
                 for piece in _copy(lv):

@@ -1,0 +1,109 @@
+"""The values of pyramid levels: 2×2(×2) means, and float levels rounded for display.
+
+A level-k voxel is the mean of the level-(k−1) voxels it covers (:func:`downsample`); float levels are
+then rounded to :data:`LEVEL_MANTISSA_BITS` mantissa bits (:func:`round_mantissa`), which makes a stored
+float32 level about 0.57 of its exact size (bench: a noisy float32 tomogram, lz4 + bit-shuffle), so a
+pyramid adds under 10 % to an MRCZ file rather than 14 %. Every producer of levels (the lazily
+computed pyramid, the stored one, the per-user cache) goes through :func:`level_mean`, so they agree
+voxel for voxel. Level 0, the data, is never rounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+LEVEL_MANTISSA_BITS = 11
+"""Explicit mantissa bits kept in float levels: a relative error of at most 2⁻¹² (1 part in 4096), far
+below the noise of a mean of 8 voxels of any measured map, and below what a display's 256 grey levels
+resolve. float16 (10 bits) is kept as it is."""
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """Integers are summed exactly (8 values of the type fit); floats and complex are averaged."""
+    if dtype.kind == "b" or dtype.kind in "iu" and dtype.itemsize == 1:
+        return np.dtype(np.int16)
+    if dtype.kind in "iu":
+        return np.dtype(np.int32 if dtype.itemsize == 2 else np.int64)
+    if dtype.kind == "c":
+        return np.dtype(np.complex128 if dtype.itemsize > 8 else np.complex64)
+    return np.dtype(np.float64 if dtype.itemsize > 4 else np.float32)
+
+
+def downsample(block: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """Halve ``block`` along ``axes`` (rounding the size up): the mean of each 2×2(×2) box, and of
+    the voxels there in boxes cut by an odd edge. Integers are summed exactly and the mean rounded
+    back to their dtype (ties to even). Floats are summed pair by pair (axis 0 first) and scaled by
+    1/2 per halved axis; where a sum overflows, the voxels are scaled first (exact: a power of two),
+    so no mean near the float maximum is lost. float16 is averaged in float32."""
+    data = np.asarray(block)
+    dtype = data.dtype
+    work = _sum_dtype(dtype)
+    halved = [axis for axis in sorted(axes) if data.shape[axis] >= 2]
+    if work.kind == "c":
+        return _scaled_first(data, halved, work).astype(dtype, copy=False)
+    if work.kind == "f":
+        out = data
+        with np.errstate(over="ignore", invalid="ignore"):  # such voxels are redone below (errstate is per thread)
+            for axis in halved:
+                out = _pair_sums(out, axis, work, edge_weight=2)
+            out = out.astype(work) if out is data else out
+            out *= work.type(0.5 ** len(halved))
+        bad = ~np.isfinite(out)
+        if bad.any():  # overflowed sums, or NaN/inf in the data: those voxels as the scaled sum gives them
+            out[bad] = _scaled_first(data, halved, work)[bad]
+        return out.astype(dtype, copy=False)
+    out = data
+    counts = []
+    for axis in halved:
+        n = out.shape[axis]
+        out = _pair_sums(out, axis, work, edge_weight=1)
+        counts.append((axis, np.r_[np.full(n // 2, 2.0), np.ones(n % 2)]))
+    if not counts:
+        return out.astype(dtype)
+    total = np.ones((1,) * out.ndim)
+    for axis, count in counts:
+        total = total * count.reshape([-1 if a == axis else 1 for a in range(out.ndim)])
+    return np.rint(out / total).astype(dtype)
+
+
+def _scaled_first(data: np.ndarray, halved: list[int], work: np.dtype) -> np.ndarray:
+    out = np.multiply(data, 0.5 ** len(halved), dtype=work)
+    for axis in halved:
+        out = _pair_sums(out, axis, work, edge_weight=2)
+    return out
+
+
+def _pair_sums(arr: np.ndarray, axis: int, work: np.dtype, edge_weight: int) -> np.ndarray:
+    """Sums of neighbouring pairs along ``axis``; an odd last element is kept, times ``edge_weight``."""
+    n = arr.shape[axis]
+    at = (slice(None),) * axis
+    pairs = np.add(arr[at + (slice(0, n - 1, 2),)], arr[at + (slice(1, n, 2),)], dtype=work)
+    if n % 2:
+        last = arr[at + (slice(n - 1, n),)].astype(work)
+        pairs = np.concatenate([pairs, last * edge_weight if edge_weight != 1 else last], axis=axis)
+    return pairs
+
+
+def round_mantissa(values: np.ndarray, bits: int = LEVEL_MANTISSA_BITS) -> np.ndarray:
+    """``values`` (float32 or float64; other dtypes are returned as they are) rounded to ``bits``
+    explicit mantissa bits, to nearest with ties to even. NaN, infinities, and finite values that
+    would round past the largest float are kept as they are. Returns a new array."""
+    if values.dtype.kind != "f" or values.dtype.itemsize < 4:
+        return values
+    drop = np.finfo(values.dtype).nmant - bits
+    if drop <= 0:
+        return values
+    uint = np.dtype(f"u{values.dtype.itemsize}").newbyteorder(values.dtype.byteorder)
+    raw = values.view(uint)
+    one = uint.type(1)
+    half, shift = (one << uint.type(drop - 1)) - one, uint.type(drop)
+    rounded = ((raw + half + ((raw >> shift) & one)) >> shift << shift).view(values.dtype)
+    return np.where(np.isfinite(values) & np.isfinite(rounded), rounded, values)
+
+
+def level_mean(block: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """The next pyramid level of ``block``: :func:`downsample` along ``axes``, floats rounded by
+    :func:`round_mantissa`."""
+    return round_mantissa(downsample(block, axes))
