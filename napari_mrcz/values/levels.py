@@ -10,7 +10,7 @@ voxel for voxel. Level 0, the data, is never rounded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,6 +18,7 @@ LEVEL_MANTISSA_BITS = 11
 """Explicit mantissa bits kept in float levels: a relative error of at most 2⁻¹² (1 part in 4096), far
 below the noise of a mean of 8 voxels of any measured map, and below what a display's 256 grey levels
 resolve. float16 (10 bits) is kept as it is."""
+_BAND_BYTES = 2**20
 
 
 def _sum_dtype(dtype: np.dtype) -> np.dtype:
@@ -38,9 +39,49 @@ def downsample(block: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     1/2 per halved axis; where a sum overflows, the voxels are scaled first (exact: a power of two),
     so no mean near the float maximum is lost. float16 is averaged in float32."""
     data = np.asarray(block)
-    dtype = data.dtype
+    return _banded(lambda rows: data[..., rows, :], data.shape, data.dtype, axes, _same)
+
+
+def downsample_planes(planes: Sequence[np.ndarray], halve_z: bool) -> np.ndarray:
+    """``downsample(np.stack(planes), (0, 1, 2) if halve_z else (1, 2))[0]`` without stacking the
+    planes (one or two 2-D planes of one dtype)."""
+    return _planes(planes, halve_z, _same)
+
+
+def _planes(planes: Sequence[np.ndarray], halve_z: bool, post: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    shape = (len(planes), *planes[0].shape)
+    return _banded(lambda rows: np.stack([p[rows] for p in planes]), shape, planes[0].dtype,
+                   (0, 1, 2) if halve_z else (1, 2), post)[0]
+
+
+def _same(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def _banded(band: Callable[[slice], np.ndarray], shape: tuple[int, ...], dtype: np.dtype,
+            axes: Sequence[int], post: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``post`` of the mean, computed a band of rows (axis −2) at a time: each band's sums stay in
+    the CPU's cache (about 3× faster than whole-array passes on 4096² planes), and every output voxel
+    comes from its own box, so the result is the same."""
+    halved = [axis for axis in sorted(axes) if shape[axis] >= 2]
+    if len(shape) < 2:
+        return post(_mean(band(slice(None)), halved, dtype))
+    ny, row_bytes = shape[-2], int(np.prod(shape, dtype=np.int64)) // max(1, shape[-2]) * dtype.itemsize
+    step = max(2, _BAND_BYTES // max(1, row_bytes)) // 2 * 2
+    if step >= ny:
+        return post(_mean(band(slice(None)), halved, dtype))
+    y_halved = len(shape) - 2 in halved
+    out = np.empty(tuple((n + 1) // 2 if a in halved else n for a, n in enumerate(shape)), dtype=dtype)
+    for r0 in range(0, ny, step):
+        r1 = min(ny, r0 + step)
+        o0, o1 = (r0 // 2, (r1 + 1) // 2) if y_halved else (r0, r1)
+        out[..., o0:o1, :] = post(_mean(band(slice(r0, r1)), halved, dtype))
+    return out
+
+
+def _mean(data: np.ndarray, halved: list[int], dtype: np.dtype) -> np.ndarray:
+    """:func:`downsample` of ``data`` along ``halved`` (chosen from the whole array's shape)."""
     work = _sum_dtype(dtype)
-    halved = [axis for axis in sorted(axes) if data.shape[axis] >= 2]
     if work.kind == "c":
         return _scaled_first(data, halved, work).astype(dtype, copy=False)
     if work.kind == "f":
@@ -106,4 +147,10 @@ def round_mantissa(values: np.ndarray, bits: int = LEVEL_MANTISSA_BITS) -> np.nd
 def level_mean(block: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     """The next pyramid level of ``block``: :func:`downsample` along ``axes``, floats rounded by
     :func:`round_mantissa`."""
-    return round_mantissa(downsample(block, axes))
+    data = np.asarray(block)
+    return _banded(lambda rows: data[..., rows, :], data.shape, data.dtype, axes, round_mantissa)
+
+
+def level_mean_planes(planes: Sequence[np.ndarray], halve_z: bool) -> np.ndarray:
+    """:func:`level_mean` of one or two stacked planes (:func:`downsample_planes`), one plane out."""
+    return _planes(planes, halve_z, round_mantissa)

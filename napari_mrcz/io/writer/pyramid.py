@@ -27,7 +27,7 @@ from ...format import pyramid as layout
 from ...format.modes import mode_from_dtype
 from ..codec.blosc import blosc2_gil_released, default_threads, encode_blocks, map_slices
 from ...errors import MrczError
-from ...values.levels import LEVEL_MANTISSA_BITS, level_mean
+from ...values.levels import LEVEL_MANTISSA_BITS, level_mean_planes
 from ..reader.multiscale import is_large, level_shapes
 from ..reader.stored import echo_of
 
@@ -95,7 +95,7 @@ class _Level:
             self._store(*group)
         if pair is not None and self.child is not None:
             zc, planes = pair
-            small = level_mean(np.stack(planes), (0, 1, 2) if halve_z else (1, 2))[0]
+            small = level_mean_planes(planes, halve_z)
             self.child.add(zc, small)
 
     def flush(self) -> None:
@@ -115,10 +115,11 @@ class _Level:
         with self.lock:
             if self.spill is None:
                 self.spill = tempfile.TemporaryFile(dir=self.builder.folder)
-            entries = []
+            at, entries = self.spill.tell(), []
             for data, crc in out:
-                entries.append((self.spill.tell(), len(data), crc))
-                self.spill.write(data)
+                entries.append((at, len(data), crc))
+                at += len(data)
+            self.spill.write(b"".join(data for data, _ in out))
             self.chunks[g] = entries
 
     def _encode(self, block: np.ndarray, cname: str, clevel: int, shuffle: str) -> list[tuple[bytes, int]]:
