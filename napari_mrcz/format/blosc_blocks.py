@@ -17,6 +17,7 @@ Pure functions over bytes; :mod:`napari_mrcz.io.reader.partial` reads the bytes 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,21 +158,27 @@ def prefix_bytes(layout: BlockLayout, starts: np.ndarray | None) -> int:
 
 
 def compact_chunk(layout: BlockLayout, prefix: bytes, starts: np.ndarray, extents: list[tuple[int, int]],
-                  pieces: list[bytes]) -> bytes:
-    """A smaller chunk that decodes the same bytes as the original over the blocks in ``extents``:
-    the original's first ``prefix_bytes`` (header, table, dictionary) followed by ``pieces`` (the
-    original bytes of each extent), with bstarts of those blocks moved to where they now are, the
-    others pointing at the end of the table (never decoded), and cbytes set to the new length.
+                  fill: Callable[[int, int, np.ndarray], None]) -> np.ndarray:
+    """A smaller chunk (uint8 array) that decodes the same bytes as the original over the blocks in
+    ``extents``: the original's first ``prefix_bytes`` (header, table, dictionary) followed by the
+    original bytes of each extent, which ``fill(lo, hi, out)`` puts into ``out`` (hi − lo bytes, in
+    place: no copy of the chunk is made), with bstarts of those blocks moved to where they now are,
+    the others pointing at the end of the table (never decoded), and cbytes set to the new length.
 
     A block whose data ran past its extent in the original (which blosc never writes) now runs into
     the next piece or past the end, where c-blosc2's bounds checks stop it.
     """
-    out = bytearray(prefix)
     moved = np.full(layout.nblocks, layout.table_end, dtype="<i4")
-    for (lo, hi), piece in zip(extents, pieces):
+    places, at = [], len(prefix)
+    for lo, hi in extents:
         inside = (starts >= lo) & (starts < hi)
-        moved[inside] = (starts[inside] - lo + len(out)).astype("<i4")
-        out += piece
-    out[layout.header_bytes : layout.table_end] = moved.tobytes()
-    struct.pack_into("<I", out, 12, len(out))
-    return bytes(out)
+        moved[inside] = (starts[inside] - lo + at).astype("<i4")
+        places.append(at)
+        at += hi - lo
+    out = np.empty(at, dtype=np.uint8)  # numpy's large allocations are cheap to fault in (huge pages)
+    out[: len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    for (lo, hi), place in zip(extents, places):
+        fill(lo, hi, out[place : place + hi - lo])
+    out[layout.header_bytes : layout.table_end] = moved.view(np.uint8)
+    out[12:16] = np.frombuffer(struct.pack("<I", at), dtype=np.uint8)
+    return out

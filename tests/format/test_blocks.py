@@ -129,7 +129,9 @@ def test_compact_chunk_moves_the_wanted_blocks() -> None:
     assert layout is not None
     starts = block_starts(layout, chunk[: layout.table_end], "c")
     extents = block_extents(layout, starts, 3, 4)
-    small = compact_chunk(layout, chunk[: layout.table_end], starts, extents, [chunk[a:b] for a, b in extents])
+    small = compact_chunk(layout, chunk[: layout.table_end], starts, extents,
+                          lambda a, b, out: out.__setitem__(slice(None), np.frombuffer(chunk[a:b], np.uint8)))
+    small = small.tobytes()
     assert struct.unpack_from("<I", small, 12)[0] == len(small) < len(chunk)
     moved = np.frombuffer(small, "<i4", layout.nblocks, layout.header_bytes)
     for j in (3, 4):  # the same bytes, at their new place

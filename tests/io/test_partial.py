@@ -208,3 +208,23 @@ def test_region_batches_bound_memory(settings: Callable[[str, Any], None], tmp_p
     monkeypatch.setattr(info, "read_slices", lambda a, b, t=None: sizes.append(b - a) or original(a, b, t))
     assert np.array_equal(MrcArray(info)[:, :, 7], data[:, :, 7])
     assert max(sizes) == 2 and sum(sizes) == 9
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize(("r0", "r1"), [(0, 1), (3, 61), (10, 11), (0, 64), (31, 33)])
+def test_rows_split_over_threads_are_the_same_rows(tmp_path: Path, threads: int, r0: int, r1: int) -> None:
+    """One slice's rows decoded by several threads (cut at block boundaries) equal a single decode."""
+    data = _volume("float32", (2, 64, 50))
+    info = nm.open_mrc(_write(tmp_path / "a.mrcz", data, "zstd", "bit", 1024))
+    got = partial.read_rows(info, [1], r0, r1, n_threads=threads)
+    assert np.array_equal(got[0], data[1, r0:r1])
+
+
+@pytest.mark.parametrize("index", [[3], [0, 1, 2], [5, 7, 9], [2, 1], [4, 4], [1, 3, 4], []])
+def test_index_runs_become_slices(index: list[int]) -> None:
+    arr = np.arange(12) * 10
+    got = region.as_slice(np.array(index, dtype=np.int64))
+    assert np.array_equal(arr[got], arr[index])
+    regular = len(index) >= 1 and all(b - a == (index[1] - index[0] if len(index) > 1 else 1) > 0
+                                      for a, b in zip(index, index[1:]))
+    assert isinstance(got, slice) == regular

@@ -81,10 +81,10 @@ def available() -> bool:
     return _load() is not None
 
 
-def getitem(chunk: bytes, typesize: int, start: int, out: np.ndarray, what: str) -> None:
-    """Decode bytes ``start : start + out.nbytes`` of ``chunk`` (a whole blosc chunk, as
-    :func:`chunk_for_range` returns it, counting items of ``typesize`` bytes) into ``out``
-    (C-contiguous). ctypes releases the GIL during the call.
+def getitem(chunk: bytes | np.ndarray, typesize: int, start: int, out: np.ndarray, what: str) -> None:
+    """Decode bytes ``start : start + out.nbytes`` of ``chunk`` (a whole blosc chunk: bytes, or a
+    C-contiguous uint8 array as :func:`chunk_for_range` returns it, counting items of ``typesize``
+    bytes) into ``out`` (C-contiguous). ctypes releases the GIL during the call.
 
     Raises
     ------
@@ -94,7 +94,8 @@ def getitem(chunk: bytes, typesize: int, start: int, out: np.ndarray, what: str)
     func = _load()
     if func is None:
         raise ChunkError(f"{what}: c-blosc2's shared library is not available for partial decoding")
-    got = func(chunk, len(chunk), start // typesize, out.nbytes // typesize, out.ctypes.data, out.nbytes)
+    buffer = chunk.ctypes.data if isinstance(chunk, np.ndarray) else chunk
+    got = func(buffer, len(chunk), start // typesize, out.nbytes // typesize, out.ctypes.data, out.nbytes)
     if got != out.nbytes:
         reason = f"blosc error {got}" if got < 0 else f"{got} of {out.nbytes} bytes decoded"
         raise ChunkError(f"{what}: corrupt compressed data ({reason})")

@@ -32,10 +32,11 @@ from .file import MrcFileInfo
 _PREFIX_GUESS = 16 * 2**10  # first read of a chunk: header and the block table of up to ~4000 blocks
 
 
-def chunk_for_range(info: MrcFileInfo, z: int, start: int, stop: int) -> tuple[bytes, int] | bytes | None:
+def chunk_for_range(info: MrcFileInfo, z: int, start: int, stop: int) -> tuple[np.ndarray, int, int] | bytes | None:
     """What decoding bytes ``start:stop`` of chunk ``z`` needs, read from the file: (a compact chunk
-    holding only the blocks that cover the range, :func:`compact_chunk`; the item size its offsets
-    count in), or the raw bytes themselves for a chunk stored uncompressed (blosc's "memcpyed"), or
+    holding only the blocks that cover the range, :func:`~napari_mrcz.format.blosc_blocks.compact_chunk`,
+    its blocks read straight into place; the item size its offsets
+    count in; its block size), or the raw bytes themselves for a chunk stored uncompressed (blosc's "memcpyed"), or
     None when the chunk must be decoded whole: its type size does not divide the range (blosc counts
     in items), or :func:`block_layout` says so (a delta filter decodes every block against the
     chunk's first, which blosc's getitem does not see; special values; other codecs).
@@ -64,8 +65,15 @@ def chunk_for_range(info: MrcFileInfo, z: int, start: int, stop: int) -> tuple[b
         head += _read(info, offset + len(head), prefix - len(head), what)
     first, last = start // layout.blocksize, max(start, stop - 1) // layout.blocksize
     extents = block_extents(layout, starts, first, last)
-    pieces = [head[lo:hi] if hi <= len(head) else _read(info, offset + lo, hi - lo, what) for lo, hi in extents]
-    return compact_chunk(layout, head[:prefix], starts, extents, pieces), layout.typesize
+
+    def fill(lo: int, hi: int, out: np.ndarray) -> None:
+        if hi <= len(head):
+            out[:] = np.frombuffer(head, dtype=np.uint8, count=hi - lo, offset=lo)
+        elif info.source.readinto(out, offset + lo) != hi - lo:
+            raise ChunkError(f"{what}: truncated, the file ends inside bytes {offset + lo}-{offset + hi}")
+
+    chunk = compact_chunk(layout, head[:prefix], starts, extents, fill)
+    return chunk, layout.typesize, layout.blocksize
 
 
 def _read(info: MrcFileInfo, offset: int, n: int, what: str) -> bytes:
@@ -103,7 +111,27 @@ def read_rows(
         elif isinstance(found, bytes):  # stored uncompressed: the bytes are the rows
             out[i] = np.frombuffer(found, dtype=h.dtype).reshape(out[i].shape)
         else:
-            getitem(*found, start, out[i], what)
+            _getitem_split(*found, start, out[i].reshape(-1), threads, what)
 
     map_slices(decode, len(sections), n_threads or default_threads())
     return out.astype(info.dtype, copy=False)
+
+
+def _getitem_split(chunk: np.ndarray, typesize: int, blocksize: int, start: int, out: np.ndarray, threads: int,
+                   what: str) -> None:
+    """:func:`getitem` of bytes ``start : start + out.nbytes`` into ``out`` (1-D), split at block
+    boundaries over ``threads`` threads (c-blosc2's getitem decodes on one)."""
+    stop = start + out.nbytes
+    bounds = np.linspace(start, stop, max(1, threads) + 1).astype(np.int64)
+    bounds[1:-1] = bounds[1:-1] // blocksize * blocksize
+    bounds = np.unique(np.clip(bounds, start, stop))
+    if bounds.size <= 2:
+        getitem(chunk, typesize, start, out.view(np.uint8), what)
+        return
+    raw = out.view(np.uint8)
+
+    def part(j: int, _threads: int) -> None:
+        lo, hi = int(bounds[j]), int(bounds[j + 1])
+        getitem(chunk, typesize, lo, raw[lo - start : hi - start], what)
+
+    map_slices(part, bounds.size - 1, threads)

@@ -75,8 +75,18 @@ def read_storage(
 
 def _crop(block: np.ndarray, rows: np.ndarray, cols: np.ndarray, all_rows: bool, all_cols: bool) -> np.ndarray:
     if not all_rows and not (rows.size == block.shape[1] and np.array_equal(rows, np.arange(rows.size))):
-        block = block[:, rows]
-    return block if all_cols else block[:, :, cols]
+        block = block[:, as_slice(rows)]
+    return block if all_cols else block[:, :, as_slice(cols)]
+
+
+def as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """``index`` (1-D integers) as a slice when it is a run with a constant step (a view, no gather)."""
+    if index.size == 0:
+        return index
+    step = int(index[1] - index[0]) if index.size > 1 else 1
+    if step > 0 and np.array_equal(index, np.arange(int(index[0]), int(index[0]) + step * index.size, step)):
+        return slice(int(index[0]), int(index[0]) + step * index.size, step)
+    return index
 
 
 def _runs(sections: np.ndarray, longest: int) -> list[tuple[int, int]]:
