@@ -50,7 +50,7 @@ def downsample_planes(planes: Sequence[np.ndarray], halve_z: bool) -> np.ndarray
 
 def _planes(planes: Sequence[np.ndarray], halve_z: bool, post: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     shape = (len(planes), *planes[0].shape)
-    return _banded(lambda rows: np.stack([p[rows] for p in planes]), shape, planes[0].dtype,
+    return _banded(lambda rows: [p[rows] for p in planes], shape, planes[0].dtype,
                    (0, 1, 2) if halve_z else (1, 2), post)[0]
 
 
@@ -79,8 +79,11 @@ def _banded(band: Callable[[slice], np.ndarray], shape: tuple[int, ...], dtype: 
     return out
 
 
-def _mean(data: np.ndarray, halved: list[int], dtype: np.dtype) -> np.ndarray:
-    """:func:`downsample` of ``data`` along ``halved`` (chosen from the whole array's shape)."""
+def _mean(data: np.ndarray | list[np.ndarray], halved: list[int], dtype: np.dtype) -> np.ndarray:
+    """:func:`downsample` of ``data`` along ``halved`` (chosen from the whole array's shape); ``data``
+    may be a list of planes along axis 0, which a pair of halved planes is summed from unstacked."""
+    if isinstance(data, list) and not (len(data) == 2 and halved[:1] == [0]):
+        data = np.stack(data)
     work = _sum_dtype(dtype)
     if work.kind == "c":
         return _scaled_first(data, halved, work).astype(dtype, copy=False)
@@ -93,12 +96,12 @@ def _mean(data: np.ndarray, halved: list[int], dtype: np.dtype) -> np.ndarray:
             out *= work.type(0.5 ** len(halved))
         bad = ~np.isfinite(out)
         if bad.any():  # overflowed sums, or NaN/inf in the data: those voxels as the scaled sum gives them
-            out[bad] = _scaled_first(data, halved, work)[bad]
+            out[bad] = _scaled_first(np.stack(data) if isinstance(data, list) else data, halved, work)[bad]
         return out.astype(dtype, copy=False)
     out = data
     counts = []
     for axis in halved:
-        n = out.shape[axis]
+        n = len(out) if isinstance(out, list) else out.shape[axis]
         out = _pair_sums(out, axis, work, edge_weight=1)
         counts.append((axis, np.r_[np.full(n // 2, 2.0), np.ones(n % 2)]))
     if not counts:
@@ -116,8 +119,11 @@ def _scaled_first(data: np.ndarray, halved: list[int], work: np.dtype) -> np.nda
     return out
 
 
-def _pair_sums(arr: np.ndarray, axis: int, work: np.dtype, edge_weight: int) -> np.ndarray:
-    """Sums of neighbouring pairs along ``axis``; an odd last element is kept, times ``edge_weight``."""
+def _pair_sums(arr: np.ndarray | list[np.ndarray], axis: int, work: np.dtype, edge_weight: int) -> np.ndarray:
+    """Sums of neighbouring pairs along ``axis``; an odd last element is kept, times ``edge_weight``.
+    ``arr`` may be a pair of planes (axis 0): their sum, with no stacked copy."""
+    if isinstance(arr, list):
+        return np.add(arr[0], arr[1], dtype=work)[None]
     n = arr.shape[axis]
     at = (slice(None),) * axis
     pairs = np.add(arr[at + (slice(0, n - 1, 2),)], arr[at + (slice(1, n, 2),)], dtype=work)

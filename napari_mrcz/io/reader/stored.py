@@ -188,9 +188,9 @@ class StoredLevel(LazyArray):
                 found[i] = got
         missing = [i for i in ids.tolist() if i not in found]
         runs: list[list[int]] = []  # consecutive chunks are contiguous in the file: one read each run
-        run_bytes = 0
+        run_bytes, longest = 0, -(-len(missing) // default_threads())  # at least a run per thread
         for i in missing:
-            if runs and runs[-1][-1] == i - 1 and run_bytes < _RUN_BYTES:
+            if runs and runs[-1][-1] == i - 1 and run_bytes < _RUN_BYTES and len(runs[-1]) < longest:
                 runs[-1].append(i)
             else:
                 runs.append([i])
