@@ -74,6 +74,7 @@ def _summary(times: list[float]) -> dict:
 
 def views_ours(target: str, only_open_3d: bool = False) -> dict:
     """napari's reads on our levels (stored, cached or computed), timed."""
+    import napari.layers  # noqa: F401 - these reads run inside napari, with its modules (numpy.ma, ...) loaded
     import napari_mrcz as nm
     from napari_mrcz.io.reader.multiscale import display_levels
 
@@ -110,6 +111,7 @@ def views_ours(target: str, only_open_3d: bool = False) -> dict:
 def views_mmap(path: str) -> dict:
     """The same views on a memory map (full resolution only; no 3-D: napari cannot show it)."""
     import mrcfile
+    import napari.layers  # noqa: F401 - as for ours
 
     rng = np.random.default_rng(7)
     res: dict = {}
