@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import napari_mrcz as nm
+from napari_mrcz.io.codec import cblosc2
+from napari_mrcz.io.reader import region
 from napari_mrcz.io.reader.file import MrcFileInfo
 from napari_mrcz.plugin import contrast as _contrast
 from napari_mrcz.plugin import reader as _reader
@@ -140,10 +142,32 @@ def test_lazy_reads_only_the_sample_slices(monkeypatch: pytest.MonkeyPatch, tmp_
     original = MrcFileInfo.read_slices
     monkeypatch.setattr(MrcFileInfo, "read_slices",
                         lambda self, a, b, n=None: calls.append((a, b)) or original(self, a, b, n))
+    seen: list[Any] = []
+    monkeypatch.setattr(_contrast, "read_storage", lambda info, z, rows, cols: seen.append(list(z))
+                        or region.read_storage(info, z, rows, cols))
     kwargs = _layer_kwargs(path, lazy=True)
-    assert calls == [(z, z + 1) for z in _contrast.sample_slices(40)]
+    assert seen == [_contrast.sample_slices(40)]
+    assert all(b - a == 1 and a in _contrast.sample_slices(40) for a, b in calls)
     low, high = kwargs["contrast_limits"]
     assert stored.min() < low < high < stored.max()
+
+
+def test_lazy_compressed_file_decodes_a_band_of_each_sample_slice(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """A big compressed slice is not decoded whole for the contrast: only the blocks of a band of rows."""
+    data = np.random.default_rng(2).integers(-100, 100, size=(5, 2048, 2048), dtype=np.int8)
+    path = nm.write(tmp_path / "big.mrcz", data, pyramid=False)
+    whole: list[int] = []
+    original = MrcFileInfo.read_slices
+    monkeypatch.setattr(MrcFileInfo, "read_slices",
+                        lambda self, a, b, n=None: whole.append(a) or original(self, a, b, n))
+    sample = _contrast.stored_sample(nm.open_mrc(path))
+    assert whole == ([] if cblosc2.available() else _contrast.sample_slices(5))
+    rows = sample.size // (3 * 2048)
+    assert sample.size == 3 * rows * 2048 and rows < 2048 // 4
+    first = (2048 - rows) // 2
+    want = data[_contrast.sample_slices(5), first : first + rows].reshape(-1)
+    assert np.array_equal(sample, want)
 
 
 @pytest.mark.parametrize("dtype", ["i1", "u2", "i2"])
