@@ -37,11 +37,15 @@ class MrczWarning(RuntimeWarning):
 
 @dataclass(frozen=True)
 class Finding:
-    """Something odd about a file that does not stop it being read (a value, not a warning yet).
+    """Something odd about a file that does not stop it being read or written (a value, not a warning yet).
 
     Checks return findings; readers warn with them (:meth:`warn`: an :class:`MrczWarning` reading
     ``source: message``) and :func:`napari_mrcz.validate` lists their messages: one message, two
-    outlets, as mrcfile does, without changing the process's warning filters.
+    outlets, as mrcfile does, without changing the process's warning filters. Calls with a
+    ``findings`` keyword (:func:`napari_mrcz.write`, :func:`napari_mrcz.convert_file`,
+    :class:`napari_mrcz.MrczWriter`, ...) warn with theirs by default, or append them to the list
+    given (:meth:`report`): how code on worker threads gets one call's findings, since the warnings
+    machinery (``catch_warnings``, filters) is process-wide and not thread-safe.
     """
 
     source: str
@@ -54,6 +58,14 @@ class Finding:
         """Warn with this finding as an :class:`MrczWarning`; ``stacklevel`` as for ``warnings.warn``
         from the caller's point of view."""
         warnings.warn(str(self), MrczWarning, stacklevel=stacklevel + 1)
+
+    def report(self, findings: list[Finding] | None, stacklevel: int = 2) -> None:
+        """Append this finding to ``findings``, or warn with it (:meth:`warn`, ``stacklevel`` from the
+        caller's point of view) when that is None: what a call given ``findings=`` does with each."""
+        if findings is None:
+            self.warn(stacklevel + 1)
+        else:
+            findings.append(self)
 
 
 class ReadOnlyTargetError(PermissionError, MrczError):

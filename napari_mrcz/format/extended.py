@@ -15,20 +15,20 @@ form IMOD and SerialEM read); a file whose extended header holds JSON metadata c
 metadata's ``"tilt_angles"`` list (degrees, one per section), which this reader reads next after the
 extended header.
 
-Pure functions over the extended header's bytes; a malformed header warns (:class:`MrczWarning`) and
-gives None, it never costs the pixels.
+Pure functions over the extended header's bytes; a malformed header warns (:class:`MrczWarning`), or
+adds a :class:`~napari_mrcz.errors.Finding` to the caller's ``findings`` list, and gives None: it never
+costs the pixels.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import MrczWarning
+from ..errors import Finding
 from .header import Header
 
 FEI_TYPES = ("FEI1", "FEI2")
@@ -43,8 +43,8 @@ SERI_FLAG_BYTES = {1: 2, 2: 6, 4: 4, 8: 2, 16: 2, 32: 4, 64: 2, 128: 4, 256: 2, 
 """Bytes each SerialEM flag adds to a section's record (IMOD ``mrc_format.txt``)."""
 
 
-def _malformed(source: str, what: str) -> None:
-    warnings.warn(f"{source}: tilt angles ignored: {what}", MrczWarning, stacklevel=3)
+def _malformed(findings: list[Finding] | None, source: str, what: str) -> None:
+    Finding(source, f"tilt angles ignored: {what}").report(findings, stacklevel=3)
 
 
 def seri_layout(header: Header) -> bool:
@@ -55,15 +55,15 @@ def seri_layout(header: Header) -> bool:
     return sum(size for flag, size in SERI_FLAG_BYTES.items() if flags & flag) == header.nint
 
 
-def _fei_angles(header: Header, extended: bytes, source: str) -> np.ndarray | None:
+def _fei_angles(header: Header, extended: bytes, source: str, findings: list[Finding] | None) -> np.ndarray | None:
     order = header.byte_order
     if len(extended) < FEI_ALPHA_TILT_OFFSET + 8:
-        _malformed(source, f"the {header.exttyp} extended header has {len(extended)} bytes, less than one record")
+        _malformed(findings, source, f"the {header.exttyp} extended header has {len(extended)} bytes, less than one record")
         return None
     size = int(np.frombuffer(extended, order + "i4", count=1)[0])
     if size < FEI_ALPHA_TILT_OFFSET + 8 or size * header.nz > len(extended):
-        _malformed(source, f"{header.exttyp} records of {size} bytes do not fit {header.nz} sections "
-                           f"in {len(extended)} bytes")
+        _malformed(findings, source, f"{header.exttyp} records of {size} bytes do not fit {header.nz} sections "
+                                     f"in {len(extended)} bytes")
         return None
     records = np.frombuffer(extended, np.uint8, count=size * header.nz).reshape(header.nz, size)
     # the bitmask is little-endian in either byte order: bit 0 is the first byte's lowest (as mrcfile reads it)
@@ -73,32 +73,33 @@ def _fei_angles(header: Header, extended: bytes, source: str) -> np.ndarray | No
     angles = records[:, FEI_ALPHA_TILT_OFFSET : FEI_ALPHA_TILT_OFFSET + 8].copy().view(order + "f8")[:, 0]
     if not (np.isfinite(angles).all() and (np.abs(angles) <= 360).all()):
         bad = angles[~(np.isfinite(angles) & (np.abs(angles) <= 360))][0]
-        _malformed(source, f"{header.exttyp} alpha tilt {bad} is not an angle")
+        _malformed(findings, source, f"{header.exttyp} alpha tilt {bad} is not an angle")
         return None
     return angles.astype(np.float64)
 
 
-def _seri_angles(header: Header, extended: bytes, source: str) -> np.ndarray | None:
+def _seri_angles(header: Header, extended: bytes, source: str, findings: list[Finding] | None) -> np.ndarray | None:
     declared = header.exttyp == "SERI"  # without EXTTYP, NINT/NREAL may be anything: no warnings
     if not seri_layout(header):
         if declared:
-            _malformed(source, f"SERI header with NINT={header.nint} and flags NREAL={header.nreal} that do not agree")
+            _malformed(findings, source, f"SERI header with NINT={header.nint} and flags NREAL={header.nreal} that do not agree")
         return None
     if not header.nreal & SERI_TILT_FLAG:
         return None
     if header.nint * header.nz > len(extended):
         if declared:
-            _malformed(source, f"{header.nz} SerialEM records of {header.nint} bytes need more than the "
-                               f"{len(extended)} bytes of the extended header")
+            _malformed(findings, source, f"{header.nz} SerialEM records of {header.nint} bytes need more than the "
+                                         f"{len(extended)} bytes of the extended header")
         return None
     records = np.frombuffer(extended, np.uint8, count=header.nint * header.nz).reshape(header.nz, header.nint)
     hundredths = records[:, :2].copy().view(header.byte_order + "i2")[:, 0]
     return hundredths.astype(np.float64) / 100.0
 
 
-def extended_tilt_angles(header: Header, extended: bytes, source: str = "<bytes>") -> np.ndarray | None:
+def extended_tilt_angles(header: Header, extended: bytes, source: str = "<bytes>",
+                         findings: list[Finding] | None = None) -> np.ndarray | None:
     """Tilt angles in degrees, one per stored section, from an FEI1/FEI2 or SerialEM extended header;
-    None when the header holds none.
+    None when the header holds none. ``findings``: a list for the warnings instead.
 
     Warns
     -----
@@ -106,14 +107,16 @@ def extended_tilt_angles(header: Header, extended: bytes, source: str = "<bytes>
         The extended header says it holds tilt angles but its records do not fit or hold no angles.
     """
     if header.exttyp in FEI_TYPES:
-        return _fei_angles(header, extended, source)
+        return _fei_angles(header, extended, source, findings)
     if header.exttyp in ("SERI", ""):
-        return _seri_angles(header, extended, source)
+        return _seri_angles(header, extended, source, findings)
     return None
 
 
-def metadata_tilt_angles(metadata: dict[str, Any], nz: int, source: str = "<bytes>") -> np.ndarray | None:
+def metadata_tilt_angles(metadata: dict[str, Any], nz: int, source: str = "<bytes>",
+                         findings: list[Finding] | None = None) -> np.ndarray | None:
     """The ``"tilt_angles"`` of JSON metadata (see the module notes), or None when absent.
+    ``findings``: a list for the warning instead.
 
     Warns
     -----
@@ -126,7 +129,7 @@ def metadata_tilt_angles(metadata: dict[str, Any], nz: int, source: str = "<byte
     ok = isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     if not ok or len(values) != nz or not all(math.isfinite(v) and abs(v) <= 360 for v in values):
         what = f"{len(values)} angles for {nz} sections" if ok and len(values) != nz else f"not {nz} finite angles in degrees"
-        _malformed(source, f"the metadata's {TILT_ANGLES_KEY!r}: {what}")
+        _malformed(findings, source, f"the metadata's {TILT_ANGLES_KEY!r}: {what}")
         return None
     return np.array(values, dtype=np.float64)
 

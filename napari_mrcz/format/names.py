@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from typing import Any
 
-from ..errors import MrczError, MrczWarning
+from ..errors import Finding, MrczError
 
 # One tuple per kind of file: add a suffix to its kind and every reader, writer, batch run and the
 # napari manifest (tests/plugin/test_manifest.py) follow.
@@ -157,12 +156,14 @@ def is_zarr(path: object) -> bool:
     return name.rstrip("/\\").lower().endswith(ZARR_SUFFIXES)
 
 
-def compressor_for(path: str | os.PathLike[str], compressor: Any = BY_NAME) -> str | None:
+def compressor_for(path: str | os.PathLike[str], compressor: Any = BY_NAME,
+                   findings: list[Finding] | None = None) -> str | None:
     """The compressor to write ``path`` with: the caller's, or by the suffix when it is :data:`BY_NAME`.
 
     By name: plain suffixes (:data:`PLAIN_SUFFIXES`) give None (plain MRC2014, readable by mrcfile,
     IMOD, RELION), ``.mrcz`` and any other name the default codec (zstd). An explicit compressor is
-    kept; None always means plain MRC.
+    kept; None always means plain MRC. ``findings``: a list for the warning below instead (see
+    :meth:`~napari_mrcz.errors.Finding.report`).
 
     Raises
     ------
@@ -185,13 +186,9 @@ def compressor_for(path: str | os.PathLike[str], compressor: Any = BY_NAME) -> s
     if compressor is BY_NAME:
         return None if kind == "plain" else DEFAULT_COMPRESSOR
     if compressor is not None and kind == "plain":
-        warnings.warn(
-            f"{name}: written as MRCZ ({compressor}-compressed) because a compressor was given; only "
-            "mrcz-aware readers (napari-mrcz, mrcz, RosettaSciIO) can open it. Name it .mrcz, or pass "
-            "compressor=None for plain MRC",
-            MrczWarning,
-            stacklevel=3,
-        )
+        Finding(name, f"written as MRCZ ({compressor}-compressed) because a compressor was given; only "
+                "mrcz-aware readers (napari-mrcz, mrcz, RosettaSciIO) can open it. Name it .mrcz, or pass "
+                "compressor=None for plain MRC").report(findings, stacklevel=3)
     return compressor
 
 

@@ -6,13 +6,12 @@ Pure functions over plain values and pint units; no napari or Qt import, no file
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..errors import MrczError, MrczWarning
+from ..errors import Finding, MrczError
 from ..format.constants import TOLERANCE_LABEL_PREFIX
 from ..format.metadata import angstrom_per, encode_metadata
 
@@ -62,7 +61,8 @@ def angstrom_factor(unit: Any) -> float | None:
         return None
 
 
-def voxel_size_from_layer(scale: Sequence[float] | None, units: Any, ndim: int) -> tuple[float, float, float]:
+def voxel_size_from_layer(scale: Sequence[float] | None, units: Any, ndim: int, source: str = "layer",
+                          findings: list[Finding] | None = None) -> tuple[float, float, float]:
     """(z, y, x) voxel size in Å from a layer's ``scale`` and ``units`` (one unit or one per axis).
 
     Axes without a length unit (napari's default 'pixel') take their scale as Å, as MRC files
@@ -71,7 +71,8 @@ def voxel_size_from_layer(scale: Sequence[float] | None, units: Any, ndim: int) 
     Warns
     -----
     MrczWarning
-        An axis has a unit that is not a length (other than 'pixel').
+        An axis of ``source`` (the layer's name) has a unit that is not a length (other than 'pixel');
+        appended to ``findings`` instead when that is a list.
     """
     scale = [1.0] * ndim if scale is None else [float(s) for s in scale]
     if units is None or isinstance(units, str) or not isinstance(units, Sequence):
@@ -81,12 +82,8 @@ def voxel_size_from_layer(scale: Sequence[float] | None, units: Any, ndim: int) 
         factor = angstrom_factor(unit) if unit is not None else None
         if factor is None:
             if unit is not None and str(unit) != "pixel":
-                warnings.warn(
-                    f"axis {axis_labels(min(ndim, 3))[axis]!r} is in {unit!s}, not a length; "
-                    "its scale is written as Å",
-                    MrczWarning,
-                    stacklevel=2,
-                )
+                Finding(source, f"axis {axis_labels(min(ndim, 3))[axis]!r} is in {unit!s}, not a length; "
+                        "its scale is written as Å").report(findings)
             factor = 1.0
         sizes.append(abs(value) * factor)
     if len(sizes) == 2:
@@ -99,14 +96,16 @@ def reader_metadata(user: dict[str, Any], header: dict[str, Any], path: str, laz
     return {KEY: {"metadata": user, "header": header, "path": path, "lazy": lazy, **notes}}
 
 
-def user_metadata(layer_metadata: dict[str, Any] | None) -> dict[str, Any]:
+def user_metadata(layer_metadata: dict[str, Any] | None, source: str = "layer",
+                  findings: list[Finding] | None = None) -> dict[str, Any]:
     """The JSON to write for a layer: the user's metadata our reader kept under ``metadata['mrcz']``,
     updated with any other top-level keys that JSON can hold (others are skipped with a warning).
 
     Warns
     -----
     MrczWarning
-        A top-level metadata key cannot be stored as JSON; it is left out.
+        A top-level metadata key of ``source`` (the layer's name) cannot be stored as JSON; it is left
+        out. Appended to ``findings`` instead when that is a list.
     """
     meta = dict(layer_metadata or {})
     ours = meta.pop(KEY, None)
@@ -124,11 +123,8 @@ def user_metadata(layer_metadata: dict[str, Any] | None) -> dict[str, Any]:
             continue
         out[str(key)] = value
     if skipped:
-        warnings.warn(
-            f"layer metadata {', '.join(map(repr, skipped))} cannot be stored as JSON and is not written",
-            MrczWarning,
-            stacklevel=2,
-        )
+        Finding(source, f"layer metadata {', '.join(map(repr, skipped))} cannot be stored as JSON and is not "
+                "written").report(findings)
     return out
 
 
@@ -157,13 +153,14 @@ def recorded_tolerance(layer_metadata: dict[str, Any] | None) -> tuple[str, ...]
     return tuple(lab for lab in labels if isinstance(lab, str) and lab.startswith(TOLERANCE_LABEL_PREFIX))
 
 
-def write_arguments(attributes: dict[str, Any], ndim: int) -> dict[str, Any]:
+def write_arguments(attributes: dict[str, Any], ndim: int, findings: list[Finding] | None = None) -> dict[str, Any]:
     """Keyword arguments of :func:`napari_mrcz.write` (voxel size in Å, metadata, voltage, c3, gain)
-    from a layer's attributes (``layer.as_layer_data_tuple()[1]``)."""
-    meta = attributes.get("metadata")
+    from a layer's attributes (``layer.as_layer_data_tuple()[1]``); what they cannot hold is warned,
+    or appended to ``findings`` when that is a list."""
+    meta, name = attributes.get("metadata"), str(attributes.get("name") or "layer")
     return {
-        "voxel_size": voxel_size_from_layer(attributes.get("scale"), attributes.get("units"), ndim),
+        "voxel_size": voxel_size_from_layer(attributes.get("scale"), attributes.get("units"), ndim, name, findings),
         "units": "Å",
-        "metadata": user_metadata(meta),
+        "metadata": user_metadata(meta, name, findings),
         **header_extras(meta),
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-import warnings
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -21,7 +20,7 @@ from . import viewer as _viewer
 from .labels import save_labels
 from ..format.names import safe_stem
 from .writer import save_image
-from ..errors import MrczError, MrczWarning
+from ..errors import Finding, MrczError
 from ..io.storage.remote import is_url
 
 POLL_SECONDS = 0.05
@@ -33,7 +32,8 @@ class SaveCancelled(Exception):
 
 class SaveOutcome(NamedTuple):
     """What a save ended with: the path written, or the error that stopped it (an :class:`MrczError`,
-    an ``OSError`` or :class:`SaveCancelled`). Returned, not raised: napari's workers report raised
+    an ``OSError`` or :class:`SaveCancelled`), and what the save found (``source: message`` each, as
+    :class:`~napari_mrcz.errors.Finding` reads). Returned, not raised: napari's workers report raised
     errors as crashes."""
 
     path: Path | None
@@ -79,7 +79,7 @@ def slice_count(layer: Any) -> int:
 
 def save_layer(layer: Any, path: Path, **options: Any) -> Path:
     """Write an Image or Labels layer (``options``: compressor, clevel, shuffle, n_threads, tolerance
-    for images, progress) with the napari writers' rules.
+    for images, progress, findings) with the napari writers' rules.
 
     Raises
     ------
@@ -103,19 +103,17 @@ def save_steps(layer: Any, path: Path, cancel: threading.Event, **options: Any) 
     :class:`SaveCancelled`); no file is left at ``path`` (an existing one is kept as it was).
     """
     done = [0]
+    # the findings (float64 rounded, ...) are handed back with the outcome as values, for the widget to
+    # show on the GUI thread: no warnings machinery, which is process-wide, not per thread
+    found: list[Finding] = []
 
     def progress(slices: int, _in: int, _out: int) -> None:
         if cancel.is_set():
             raise SaveCancelled(f"saving {path.name} was cancelled; nothing was written")
         done[0] = slices
 
-    def run() -> tuple[Path, tuple[str, ...]]:
-        # the warnings (float64 rounded, ...) are handed back with the outcome: the widget shows them
-        # on the GUI thread (entered and left inside the worker's own catch_warnings: properly nested)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", MrczWarning)
-            written = save_layer(layer, path, progress=progress, **options)
-        return written, tuple(str(w.message) for w in caught if issubclass(w.category, MrczWarning))
+    def run() -> Path:
+        return save_layer(layer, path, progress=progress, findings=found, **options)
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="napari-mrcz-save")
     future = pool.submit(run)
@@ -123,13 +121,13 @@ def save_steps(layer: Any, path: Path, cancel: threading.Event, **options: Any) 
     try:
         while True:
             try:
-                written, said = future.result(timeout=POLL_SECONDS)
+                written = future.result(timeout=POLL_SECONDS)
             except FutureTimeout:
                 pass
             except (MrczError, OSError, SaveCancelled) as err:
-                return SaveOutcome(None, err)
+                return SaveOutcome(None, err, tuple(map(str, found)))
             else:
-                return SaveOutcome(written, None, said)
+                return SaveOutcome(written, None, tuple(map(str, found)))
             while reported < done[0]:
                 reported += 1
                 yield

@@ -21,7 +21,7 @@ from . import layer as _layer
 from . import placement as _placement
 from ..format.constants import WRITABLE_COMPRESSORS
 from ..format.names import DEFAULT_COMPRESSOR
-from ..errors import MrczError
+from ..errors import Finding, MrczError
 from ..format.names import COMPRESSED_SUFFIX, layer_file_name, stem, with_default_suffix
 from ..values.noise import resolve_tolerance
 from ..values.quantize import check_tolerance, parse_tolerance
@@ -110,10 +110,13 @@ def save_image(
     tolerance: float | Fraction | None = None,
     labels: tuple[str, ...] = (),
     progress: Callable[[int, int, int], None] | None = None,
+    findings: list[Finding] | None = None,
 ) -> Path:
     """Write one image layer's data and attributes; the target is replaced only when complete.
     ``labels`` are extra MRC header labels. ``progress`` is :func:`napari_mrcz.write`'s (called after
     each slice; an exception it raises aborts the save, leaving no file); None: a napari progress bar.
+    ``findings``: a list to append what the save finds to instead of warning (as for
+    :func:`napari_mrcz.write`; also what the layer's scale and metadata cannot hold).
 
     float64 and complex128 data are rounded to float32/complex64 (MRC holds nothing wider) with a
     :class:`MrczWarning` stating the largest rounding error, as :func:`napari_mrcz.write` does with
@@ -142,7 +145,8 @@ def save_image(
         labels=(*_layer.recorded_tolerance(attributes.get("metadata")), *labels),
         lossy_cast=True,  # float64/complex128 layers are rounded to float32/complex64, with a warning
         origin=_placement.origin_from_layer(attributes.get("translate"), attributes.get("units"), len(shape)),
-        **_layer.write_arguments(attributes, len(shape)),
+        **_layer.write_arguments(attributes, len(shape), findings),
+        findings=findings,
     )
     if progress is not None:
         return write(path, data, progress=progress, **arguments)

@@ -9,13 +9,12 @@ Pure numpy, thread-safe once planned: the writer's worker threads call :meth:`Pr
 from __future__ import annotations
 
 import threading
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import MrczError, MrczWarning
+from ..errors import Finding, MrczError
 from ..format.constants import DECIMATION_LABEL_PREFIX
 from .dtypes import convert, first_fitting, storage_dtype
 from .quantize import check_tolerance, quantize, tolerance_label
@@ -173,9 +172,9 @@ class Precision:
         return (f"{self.source} values stored as {self.stored} (MRC holds no wider float): largest rounding "
                 f"error {self.cast_error:.3g} (at most 2⁻²⁴ of each value)")
 
-    def plan(self, first: np.ndarray) -> np.dtype:
-        """Decide the stored dtype (native byte order) from the first block; warns when a tolerance
-        does not apply (integer data).
+    def plan(self, first: np.ndarray, source: str = "<data>", findings: list[Finding] | None = None) -> np.dtype:
+        """Decide the stored dtype (native byte order) from the first block of ``source``'s data; warns
+        when a tolerance does not apply (integer data), or appends that to ``findings`` when given.
 
         Raises
         ------
@@ -187,11 +186,8 @@ class Precision:
         self.source = first.dtype
         kind = first.dtype.kind
         if self.tolerance is not None and kind not in "fc":
-            warnings.warn(
-                f"tolerance={self.tolerance:g} ignored: {first.dtype} data is always stored exactly",
-                MrczWarning,
-                stacklevel=4,
-            )
+            Finding(source, f"tolerance={self.tolerance:g} ignored: {first.dtype} data is always stored exactly"
+                    ).report(findings, stacklevel=4)
             self.tolerance = None
         if self.request is None:
             self.stored, self._check = storage_dtype(first.dtype, self.lossy_cast)

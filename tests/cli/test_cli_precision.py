@@ -69,7 +69,7 @@ def test_convert_lossless_and_integer_inputs(noisy: tuple[Path, np.ndarray], tmp
     auto = cli("convert", counts, tmp_path / "counts.mrcz", "--tolerance", "auto")
     assert auto.returncode == 0 and "int16 data is stored exactly" in auto.stderr
     fixed = cli("convert", counts, tmp_path / "counts2.mrcz", "--tolerance", "2")
-    assert fixed.returncode == 0 and "napari-mrcz: warning: tolerance=2 ignored" in fixed.stderr
+    assert fixed.returncode == 0 and "napari-mrcz: warning: counts2.mrcz: tolerance=2 ignored" in fixed.stderr
     assert nm.read(tmp_path / "counts2.mrcz").tolerance is None
 
 

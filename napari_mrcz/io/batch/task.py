@@ -1,7 +1,9 @@
 """One file's conversion as a dask task: :func:`run_job` runs on a worker and returns a :class:`ConvertResult`.
 
 It never raises for a file's problem (unreadable, hostile, disk full, a verification mismatch): those
-become a ``failed`` result with the reason, so one bad file does not stop the others. The job and the
+become a ``failed`` result with the reason, so one bad file does not stop the others. What converting
+and verifying found (:class:`~napari_mrcz.errors.Finding`) is collected as values into the result,
+not caught as warnings: the warnings machinery is process-wide, and a worker runs tasks on many threads. The job and the
 settings are small picklable values; the worker reads the input and writes the output itself, so both
 must be reachable from it (a shared file system).
 """
@@ -10,12 +12,11 @@ from __future__ import annotations
 
 import shutil
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...errors import MrczError
+from ...errors import Finding, MrczError
 from ..codec.settings import CodecSettings
 from ..zarr.dispatch import convert_file  # OME-Zarr outputs by name
 from .plan import ConvertResult, file_size
@@ -62,46 +63,42 @@ class Job:
 
 def run_job(job: Job, settings: Settings) -> ConvertResult:
     """Convert (and verify) one file on a worker; failures are returned, not raised."""
-    import dask  # not at module level: ``import napari_mrcz`` stays free of dask
-
     start = time.perf_counter()
     note = ""
-    # files stored in another axis order are reordered through dask: compute that here, on this
-    # worker's threads, not as sub-tasks sent back to the cluster (a worker's default scheduler)
-    with dask.config.set(scheduler="threads"), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if job.check_existing:
-                try:
-                    _verify(job, settings)
-                    return _result(job, "skipped", "converted by an earlier run; verified now", start, True, caught)
-                except MrczError:
-                    note = "the earlier output did not match its input; converted again"
-            convert_file(job.source, job.output, codec=settings.codec, keep_metadata=settings.keep_metadata,
-                         overwrite=True, strict=settings.strict, tolerance=settings.tolerance, dtype=settings.dtype)
-            if settings.verify:
-                try:
-                    _verify(job, settings)
-                except BaseException:
-                    shutil.rmtree(job.output, ignore_errors=True) if job.output.is_dir() else job.output.unlink(missing_ok=True)
-                    raise
-            return _result(job, "done", note, start, settings.verify, caught)
-        except (MrczError, OSError) as err:
-            return _result(job, "failed", reason(err), start, False, caught)
-        except MemoryError as err:
-            return _result(job, "failed", f"out of memory ({reason(err)})", start, False, caught)
+    found: list[Finding] = []  # this job's findings, whatever other jobs on this worker's threads find
+    try:
+        if job.check_existing:
+            try:
+                _verify(job, settings, found)
+                return _result(job, "skipped", "converted by an earlier run; verified now", start, True, found)
+            except MrczError:
+                note = "the earlier output did not match its input; converted again"
+        convert_file(job.source, job.output, codec=settings.codec, keep_metadata=settings.keep_metadata,
+                     overwrite=True, strict=settings.strict, tolerance=settings.tolerance, dtype=settings.dtype,
+                     findings=found)
+        if settings.verify:
+            try:
+                _verify(job, settings, found)
+            except BaseException:
+                shutil.rmtree(job.output, ignore_errors=True) if job.output.is_dir() else job.output.unlink(missing_ok=True)
+                raise
+        return _result(job, "done", note, start, settings.verify, found)
+    except (MrczError, OSError) as err:
+        return _result(job, "failed", reason(err), start, False, found)
+    except MemoryError as err:
+        return _result(job, "failed", f"out of memory ({reason(err)})", start, False, found)
 
 
-def _verify(job: Job, settings: Settings) -> None:
+def _verify(job: Job, settings: Settings, found: list[Finding]) -> None:
     compare_files(job.source, job.output, keep_metadata=settings.keep_metadata, tolerance=settings.tolerance,
-                  dtype=settings.dtype, n_threads=settings.codec.threads, strict=settings.strict)
+                  dtype=settings.dtype, n_threads=settings.codec.threads, strict=settings.strict, findings=found)
 
 
-def _result(job: Job, status: Any, why: str, start: float, verified: bool, caught: list[Any]) -> ConvertResult:
+def _result(job: Job, status: Any, why: str, start: float, verified: bool, found: list[Finding]) -> ConvertResult:
     return ConvertResult(
         str(job.source), str(job.output), status, why, job.source_size,
         file_size(job.output) if status != "failed" else 0, time.perf_counter() - start, verified,
-        tuple(dict.fromkeys(reason(w.message) for w in caught)),  # verifying reopens the input: once each
+        tuple(dict.fromkeys(reason(str(f)) for f in found)),  # verifying reopens the input: once each
     )
 
 

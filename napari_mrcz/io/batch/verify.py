@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import VerifyError
+from ...errors import Finding, VerifyError
 from ...values.dtypes import storage_dtype
 from ...format.kept import extended_to_write, kept_extended_header, rewrite_arguments
 from ...format.names import is_zarr
 from ...values.precision import INT, INTEGER_DTYPES, check_dtype
 from ..writer.convert import file_tolerance, iter_file_blocks
 from ..reader.file import MrcFileInfo, PathLike, open_mrc
+from ..reader.tilt import file_tilt_angles
 
 _RTOL = 1e-6  # voxel size and origin pass through float32 CELLA/ORIGIN and a division by MX/MY/MZ
 _TILT_ATOL = 0.005  # a SERI header stores hundredths of a degree
@@ -40,6 +41,7 @@ def compare_files(
     dtype: Any = None,
     n_threads: int | None = None,
     strict: bool | str = "auto",
+    findings: list[Finding] | None = None,
 ) -> None:
     """Check that ``converted`` holds what converting ``source`` should give.
 
@@ -58,6 +60,9 @@ def compare_files(
         blosc threads for decompression.
     strict
         How ``source`` was opened for conversion (see :func:`napari_mrcz.open_mrc`).
+    findings
+        A list to append what reading either file finds to, instead of warning (as for
+        :func:`~napari_mrcz.io.writer.convert.convert_file`).
 
     Raises
     ------
@@ -72,9 +77,12 @@ def compare_files(
     if is_zarr(converted):
         from ..zarr.convert import compare_with_ome_zarr
 
-        return compare_with_ome_zarr(source, converted, keep_metadata=keep_metadata, strict=strict)
-    with open_mrc(source, strict=strict) as src, open_mrc(converted) as out:
-        _compare_fields(src, out, keep_metadata, dtype)
+        return compare_with_ome_zarr(source, converted, keep_metadata=keep_metadata, strict=strict, findings=findings)
+    warn = findings is None
+    with open_mrc(source, strict=strict, warn=warn) as src, open_mrc(converted, warn=warn) as out:
+        if findings is not None:
+            findings += (*src.findings, *out.findings)
+        _compare_fields(src, out, keep_metadata, dtype, findings)
         # integer data is always stored exactly, whatever the tolerance
         bound = file_tolerance(src, tolerance) if src.dtype.kind in "fc" else None
         z = 0
@@ -88,7 +96,8 @@ def compare_files(
             z += block.shape[0]
 
 
-def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dtype: Any) -> None:
+def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dtype: Any,
+                    findings: list[Finding] | None) -> None:
     def differs(what: str, expected: Any, found: Any) -> VerifyError:
         return VerifyError(f"{out.path}: {what} {found} differs from {expected} in {src.path}")
 
@@ -100,8 +109,9 @@ def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dty
     if out.shape != src.shape or out.dtype not in allowed:
         expected = " or ".join(str(d) for d in allowed)
         raise differs("shape and dtype", (src.shape, expected), (out.shape, str(out.dtype)))
+    expected_angles, angles = file_tilt_angles(src, findings), file_tilt_angles(out, findings)
     written = rewrite_arguments(src.header, src.voxel_size, src.metadata if keep_metadata else {},
-                                src.tilt_angles)  # what convert_file gave the writer
+                                expected_angles)  # what convert_file gave the writer
     kept_extended = kept_extended_header(src.header, src.extended_header)
     metadata = extended_to_write(written["kept"], written["metadata"], kept_extended, out.header.byte_order)[0] or {}
     voxel = tuple(written["voxel_size"])
@@ -111,7 +121,6 @@ def _compare_fields(src: MrcFileInfo, out: MrcFileInfo, keep_metadata: bool, dty
         raise differs("origin (Å)", src.origin, out.origin)
     if out.metadata != metadata:
         raise differs("metadata", metadata, out.metadata)
-    expected_angles, angles = src.tilt_angles, out.tilt_angles
     if (expected_angles is None) != (angles is None) or (
         angles is not None and not np.allclose(angles, expected_angles, rtol=0, atol=_TILT_ATOL)  # type: ignore[arg-type]
     ):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import MrczError
+from ...errors import Finding, MrczError
 from ...format.constants import WRITABLE_COMPRESSORS
 from ...format.names import BY_NAME, compressor_for
 
@@ -69,8 +69,9 @@ class CodecSettings:
         if b is not None:
             object.__setattr__(self, "blocksize", int(b))
 
-    def for_file(self, path: str | os.PathLike[str]) -> CodecSettings:
-        """These settings with the compressor decided for ``path`` (:data:`BY_NAME` resolved).
+    def for_file(self, path: str | os.PathLike[str], findings: list[Finding] | None = None) -> CodecSettings:
+        """These settings with the compressor decided for ``path`` (:data:`BY_NAME` resolved);
+        ``findings`` as for :func:`~napari_mrcz.format.names.compressor_for`.
 
         Raises
         ------
@@ -82,4 +83,4 @@ class CodecSettings:
         MrczWarning
             A compressor given with a plain MRC suffix (the file is MRCZ).
         """
-        return replace(self, compressor=compressor_for(path, self.compressor))
+        return replace(self, compressor=compressor_for(path, self.compressor, findings))

@@ -10,13 +10,12 @@ angles never block the pixels.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...errors import MrczWarning
+from ...errors import Finding
 from ...format.extended import extended_tilt_angles, metadata_tilt_angles
 from ...format.header import Header
 from ...format.names import sidecar_names
@@ -32,7 +31,7 @@ def sidecar_paths(path: Path) -> list[Path]:
     return [path.with_name(name) for name in sidecar_names(path.name)]
 
 
-def _read_text(path: Path) -> str | None:
+def _read_text(path: Path, findings: list[Finding] | None) -> str | None:
     try:
         if not path.is_file():
             return None
@@ -40,35 +39,36 @@ def _read_text(path: Path) -> str | None:
             raise ValueError(f"larger than {MAX_SIDECAR_BYTES // 2**20} MiB")
         return path.read_bytes().decode("utf-8-sig", errors="replace")  # a BOM, as Windows editors save
     except (OSError, ValueError) as err:
-        warnings.warn(f"{path}: tilt angles ignored: {err}", MrczWarning, stacklevel=4)
+        Finding(str(path), f"tilt angles ignored: {err}").report(findings, stacklevel=4)
         return None
 
 
-def sidecar_tilt_angles(path: Path, nz: int) -> np.ndarray | None:
-    """Angles from the first sidecar of ``path`` that lists ``nz`` of them, or None."""
+def sidecar_tilt_angles(path: Path, nz: int, findings: list[Finding] | None = None) -> np.ndarray | None:
+    """Angles from the first sidecar of ``path`` that lists ``nz`` of them, or None; why others were
+    skipped is warned, or appended to ``findings`` when given."""
     for sidecar in sidecar_paths(path):
-        text = _read_text(sidecar)
+        text = _read_text(sidecar, findings)
         if text is None:
             continue
         try:
             angles = parse_mdoc(text, nz) if sidecar.suffix == ".mdoc" else parse_tlt(text)
         except ValueError as err:
-            warnings.warn(f"{sidecar}: tilt angles ignored: {err}", MrczWarning, stacklevel=3)
+            Finding(str(sidecar), f"tilt angles ignored: {err}").report(findings, stacklevel=3)
             continue
         if len(angles) != nz:
-            warnings.warn(
-                f"{sidecar}: tilt angles ignored: {len(angles)} angles for {nz} sections", MrczWarning, stacklevel=3
-            )
+            Finding(str(sidecar), f"tilt angles ignored: {len(angles)} angles for {nz} sections"
+                    ).report(findings, stacklevel=3)
             continue
         return angles
     return None
 
 
-def tilt_angles(header: Header, extended: bytes, path: Path | str,
-                metadata: dict[str, Any] | None = None) -> np.ndarray | None:
+def tilt_angles(header: Header, extended: bytes, path: Path | str, metadata: dict[str, Any] | None = None,
+                findings: list[Finding] | None = None) -> np.ndarray | None:
     """Tilt angles in degrees, one per z-slice, of the file at ``path`` with ``header``, ``extended``
     header bytes and JSON ``metadata``; None when neither the file nor a sidecar gives them. Remote files (a URL) are not
-    searched for sidecars.
+    searched for sidecars. ``findings``: a list to append the warnings below to instead (see
+    :meth:`~napari_mrcz.errors.Finding.report`).
 
     Files stored in another axis order (MAPS not Z) and volume stacks have no per-slice angles.
 
@@ -79,9 +79,15 @@ def tilt_angles(header: Header, extended: bytes, path: Path | str,
     """
     if header.zyx_axes != (0, 1, 2) or header.is_volume_stack:
         return None
-    angles = extended_tilt_angles(header, extended, str(path))
+    angles = extended_tilt_angles(header, extended, str(path), findings)
     if angles is None and metadata:
-        angles = metadata_tilt_angles(metadata, header.nz, str(path))
+        angles = metadata_tilt_angles(metadata, header.nz, str(path), findings)
     if angles is None and not is_url(path):
-        angles = sidecar_tilt_angles(Path(path), header.nz)
+        angles = sidecar_tilt_angles(Path(path), header.nz, findings)
     return angles
+
+
+def file_tilt_angles(info: Any, findings: list[Finding] | None = None) -> np.ndarray | None:
+    """:func:`tilt_angles` of an opened file (an :class:`~napari_mrcz.io.reader.file.MrcFileInfo`, as its
+    ``tilt_angles`` gives them), with ``findings`` as there."""
+    return tilt_angles(info.header, info.extended_header, info.path, info.metadata, findings)

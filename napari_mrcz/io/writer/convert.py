@@ -10,13 +10,12 @@ added). The CLI's ``convert`` and batch conversion are built on this.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ... import config
-from ...errors import MrczError, MrczWarning
+from ...errors import Finding, MrczError
 from ...format.identity import Strictness
 from ...format.metadata import JSON_EXTTYP
 from ...format.names import BY_NAME
@@ -29,6 +28,7 @@ from .slabs import iter_blocks
 from ..codec.blosc import load_blosc1, load_blosc2
 from ..reader.lazy import SliceArray
 from ..reader.file import MrcFileInfo, open_mrc
+from ..reader.tilt import file_tilt_angles
 from ..storage.paths import Overwrite, PathLike, as_path
 from .mrcz_writer import MrczWriter, Progress
 from .pyramid import auto_for
@@ -41,7 +41,9 @@ def iter_file_blocks(info: MrcFileInfo, n_threads: int | None = None) -> Iterato
     if h.zyx_axes != (0, 1, 2):  # stored in another axis order: let dask reorder it
         from ..reader.lazy import as_dask
 
-        yield from iter_blocks(as_dask(info, n_threads))
+        # on this process's threads, where the blocks are used: on a dask.distributed worker the default
+        # scheduler would send the reads back to the cluster as sub-tasks
+        yield from iter_blocks(as_dask(info, n_threads), "threads")
         return
     step = max(1, config.get("convert.block_bytes") // max(h.slice_nbytes, 1))
     for z in range(0, h.nz, step):
@@ -89,6 +91,7 @@ def convert_file(
     dtype: Any = None,
     stats: bool | str = "auto",
     codec: CodecSettings | None = None,
+    findings: list[Finding] | None = None,
 ) -> Path:
     """Copy ``src`` (any readable MRC/MRCZ, also ``.gz``/``.bz2``) to ``dst`` with another codec.
 
@@ -127,6 +130,10 @@ def convert_file(
     codec
         The codec as one value (:class:`~napari_mrcz.io.codec.settings.CodecSettings`), instead of
         ``compressor``, ``clevel``, ``shuffle`` and ``n_threads``.
+    findings
+        A list to append this conversion's findings to (:class:`~napari_mrcz.errors.Finding`: those
+        of ``src`` when opened here, tilt angles ignored, an extended header not carried over, and
+        the writer's, as for :func:`napari_mrcz.write`) instead of warning with them.
 
     Returns
     -------
@@ -140,6 +147,11 @@ def convert_file(
         or ``tolerance``/``dtype`` are invalid or do not fit the data.
     OSError
         A file cannot be read or written; ``dst`` is left as it was.
+
+    Warns
+    -----
+    MrczWarning
+        Each finding, unless ``findings`` collects them.
     """
     dst = as_path(dst)
     if codec is None:
@@ -150,7 +162,12 @@ def convert_file(
         raise MrczError(f"{dst} exists; pass overwrite=True (CLI: --force) to replace it")
     if not dst.absolute().parent.is_dir():
         raise MrczError(f"{dst}: the folder {dst.absolute().parent} does not exist")
-    info = src if isinstance(src, MrcFileInfo) else open_mrc(src, strict=strict)
+    if isinstance(src, MrcFileInfo):
+        info = src
+    else:
+        info = open_mrc(src, strict=strict, warn=findings is None)
+        if findings is not None:
+            findings.extend(info.findings)
     try:
         tolerance = file_tolerance(info, tolerance)
     except BaseException:
@@ -158,7 +175,8 @@ def convert_file(
         raise
     h, shape = info.header, info.shape
     kept_extended = kept_extended_header(h, info.extended_header)
-    arguments = rewrite_arguments(h, info.voxel_size, info.metadata if keep_metadata else {}, info.tilt_angles)
+    angles = file_tilt_angles(info, findings)
+    arguments = rewrite_arguments(h, info.voxel_size, info.metadata if keep_metadata else {}, angles)
     with info:
         fields = HeaderFields.from_arguments(**arguments, ndim=len(shape), extended_header=kept_extended)
         writer = MrczWriter.from_options(
@@ -172,16 +190,14 @@ def convert_file(
             slices_per_volume=shape[1] if len(shape) == 4 else None,
             stats=stats,
             pyramid=auto_for(shape, info.nbytes),
+            findings=findings,
         )
         with writer:
             carried = writer.fields.exttyp == h.exttyp and writer.fields.extended == info.extended_header
             if h.nsymbt and h.exttyp != JSON_EXTTYP and not carried:  # JSON metadata, or another byte order
                 kept = "; its tilt angles are kept" if arguments["kept"].tilt_angles is not None else ""
-                warnings.warn(
-                    f"{info.path}: the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not carried over{kept}",
-                    MrczWarning,
-                    stacklevel=2,
-                )
+                Finding(str(info.path), f"the {h.exttyp or 'untyped'} extended header ({h.nsymbt} bytes) is not "
+                        f"carried over{kept}").report(findings)
             for block in iter_file_blocks(info, codec.threads):
                 writer.write(block)
     return dst

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import warnings
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,13 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import MrczError, MrczWarning
+from ...errors import Finding, MrczError
 from ...format import seektable
 from ...format.header import decode_header
 from ...format.constants import HEADER_BYTES
 from ...values.dtypes import storage_dtype
 from ...format.extended import RawExtended
-from ...format.kept import KeptFields
+from ...format.kept import KeptFields, ispg_for
 from ...format.names import BY_NAME
 from ...values.precision import PrecisionSettings
 from ..codec.blosc import MrczBlosc, default_threads
@@ -36,7 +35,6 @@ from .atomic import create_temporary, datasync, move_into_place
 from ..stats.compute import RunningStats, SliceStats, slice_stats, stats_wanted
 from .header_fields import HeaderFields
 from . import pyramid as _pyramid
-from ...format.kept import ispg_for
 Progress = Callable[[int, int, int], None]
 """Called after each z-slice with (slices done, bytes in, bytes written)."""
 
@@ -59,7 +57,7 @@ class MrczWriter:
     path
         The file to write; replaced atomically on close.
     voxel_size, units, metadata, compressor, clevel, shuffle, n_threads, endianness, voltage, c3,
-    gain, lossy_cast, overwrite, progress, origin, tolerance, dtype, stats
+    gain, lossy_cast, overwrite, progress, origin, tolerance, dtype, stats, findings
         As for :func:`write`; with ``dtype="int"`` the integer mode is chosen from the first block, and
         a later block whose values do not fit it raises :class:`MrczError`.
     kept
@@ -106,6 +104,7 @@ class MrczWriter:
         stats: bool | str = "auto",
         extended_header: RawExtended | None = None,
         pyramid: bool | str = "auto",
+        findings: list[Finding] | None = None,
     ) -> None:
         precision = PrecisionSettings(tolerance, dtype, lossy_cast)
         codec = CodecSettings(compressor, clevel, shuffle, threads=n_threads)
@@ -113,7 +112,7 @@ class MrczWriter:
             voxel_size=voxel_size, units=units, metadata=metadata, endianness=endianness, voltage=voltage,
             c3=c3, gain=gain, origin=origin, kept=kept, ndim=ndim, extended_header=extended_header,
         )
-        self._open(path, codec, fields, precision, overwrite=overwrite, progress=progress, ndim=ndim,
+        self._open(path, codec, fields, precision, findings, overwrite=overwrite, progress=progress, ndim=ndim,
                    slices_per_volume=slices_per_volume, stats=stats, pyramid=pyramid)
 
     @classmethod
@@ -130,28 +129,30 @@ class MrczWriter:
         slices_per_volume: int | None = None,
         stats: bool | str = "auto",
         pyramid: bool | str = "auto",
+        findings: list[Finding] | None = None,
     ) -> MrczWriter:
         """A writer from option values: ``codec`` (:class:`~napari_mrcz.io.codec.settings.CodecSettings`),
         ``fields`` (:class:`~napari_mrcz.io.writer.header_fields.HeaderFields`; None: the defaults) and
         ``precision`` (:class:`~napari_mrcz.values.precision.PrecisionSettings`); the other arguments
         as for the class."""
         writer = cls.__new__(cls)
-        writer._open(path, codec, fields or HeaderFields.from_arguments(ndim=ndim), precision, overwrite=overwrite,
+        writer._open(path, codec, fields or HeaderFields.from_arguments(ndim=ndim), precision, findings, overwrite=overwrite,
                      progress=progress, ndim=ndim, slices_per_volume=slices_per_volume, stats=stats, pyramid=pyramid)
         return writer
 
     def _open(
-        self, path: PathLike, codec: CodecSettings, fields: HeaderFields, precision: PrecisionSettings, *,
-        overwrite: Overwrite, progress: Progress | None, ndim: int, slices_per_volume: int | None,
-        stats: bool | str, pyramid: bool | str,
+        self, path: PathLike, codec: CodecSettings, fields: HeaderFields, precision: PrecisionSettings,
+        findings: list[Finding] | None, *, overwrite: Overwrite, progress: Progress | None, ndim: int,
+        slices_per_volume: int | None, stats: bool | str, pyramid: bool | str,
     ) -> None:
         self.path = as_path(path)
+        self.findings = findings
         _pyramid.check_setting(pyramid)
         self._pyramid_setting = pyramid
         self._pyramid: _pyramid.PyramidBuilder | None = None
         self._state = "open"  # then "closed" or "aborted"
         self.precision = precision.pipeline()
-        codec = codec.for_file(self.path)
+        codec = codec.for_file(self.path, findings)
         self.compute_stats = stats_wanted(stats, codec.compressor)  # after the file name decided the format
         self.fields = fields
         self.codec = MrczBlosc.from_settings(codec)
@@ -221,7 +222,7 @@ class MrczWriter:
             raise MrczError(f"write() takes (NY, NX) or (k, NY, NX) blocks, not shape {arr.shape}")
         if self.slice_shape is None:
             self.slice_shape = arr.shape[1:]
-            self.stored = self.precision.plan(arr).newbyteorder(self.byte_order)
+            self.stored = self.precision.plan(arr, self.path.name, self.findings).newbyteorder(self.byte_order)
             self._source_dtype = arr.dtype
             self._in_itemsize = storage_dtype(arr.dtype, True)[0].itemsize
             if _pyramid.wanted(self._pyramid_setting, compressed=self.codec is not None, ndim=self.ndim,
@@ -364,9 +365,8 @@ class MrczWriter:
             self.abort()
             raise
         self._state = "closed"
-        rounded = self.precision.cast_warning()
-        if rounded:
-            warnings.warn(f"{self.path.name}: {rounded}", MrczWarning, stacklevel=2)
+        if rounded := self.precision.cast_warning():
+            Finding(self.path.name, rounded).report(self.findings)
         return self.path
 
     def abort(self) -> None:

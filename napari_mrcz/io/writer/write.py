@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import MrczError
+from ...errors import Finding, MrczError
 from ...values.dtypes import storage_dtype
 from ...format.names import BY_NAME
 from ...values.precision import INT, PrecisionSettings, integer_dtype_for
@@ -61,6 +61,8 @@ def write(
     codec: CodecSettings | None = None,
     header: HeaderFields | None = None,
     precision: PrecisionSettings | None = None,
+    findings: list[Finding] | None = None,
+    scheduler: str | None = None,
 ) -> Path:
     """Write ``data`` to an MRC2014 or MRCZ file, the format chosen by the file name unless given.
 
@@ -151,6 +153,13 @@ def write(
         ``c3``, ``gain`` and ``labels`` (and of an image's own fields); a
         :class:`~napari_mrcz.values.precision.PrecisionSettings` instead of ``tolerance``, ``dtype``
         and ``lossy_cast``. Giving a value and one of its keywords raises :class:`MrczError`.
+    findings
+        A list to append this write's findings to (:class:`~napari_mrcz.errors.Finding`: float64
+        rounded, a tolerance ignored, a compressor with a plain name) instead of warning with them:
+        for code on worker threads, where the warnings machinery (process-wide) cannot tell calls apart.
+    scheduler
+        The dask scheduler that computes dask ``data`` ("threads", "synchronous", ...); None: dask's
+        default (a dask.distributed client when one is active).
 
     Returns
     -------
@@ -168,6 +177,11 @@ def write(
         ``path`` is a read-only file and ``overwrite`` is not "force" (an MrczError and a PermissionError).
     OSError
         The file cannot be written (permissions, disk full); the target is left as it was.
+
+    Warns
+    -----
+    MrczWarning
+        Each finding, unless ``findings`` collects them.
     """
     kept = KeptFields()
     if isinstance(data, MrcImage):  # its fields, unless given here
@@ -232,9 +246,10 @@ def write(
         ndim=len(shape),
         slices_per_volume=shape[1] if len(shape) == 4 else None,
         pyramid=pyramid,
+        findings=findings,
     )
     with writer:
-        for block in iter_blocks(data):
+        for block in iter_blocks(data, scheduler):
             writer.submit(block)  # the blocks are ours (views of data, or computed): no need to wait
     return writer.path
 

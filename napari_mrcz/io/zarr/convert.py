@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import MrczError, VerifyError
+from ...errors import Finding, MrczError, VerifyError
 from ...format.names import is_zarr
 from ..reader.file import MrcFileInfo, open_mrc
 from ..storage.paths import as_path
@@ -22,10 +22,12 @@ _RTOL = 1e-6
 
 def convert_zarr(src: Any, dst: Any, *, overwrite: Any = False, strict: Any = "auto", keep_metadata: bool = True,
                  clevel: int = CLEVEL, chunks: int = CHUNK, storage_options: dict[str, Any] | None = None,
-                 **mrc_options: Any) -> Path | str:
+                 findings: list[Finding] | None = None, **mrc_options: Any) -> Path | str:
     """MRC/MRCZ → OME-Zarr when ``dst`` has an OME-Zarr name (``clevel``, ``chunks`` and
     ``storage_options`` apply), else OME-Zarr → MRC/MRCZ (``src`` an OME-Zarr; ``mrc_options`` as for
-    :func:`napari_mrcz.write`; voxel size, origin and kept metadata carried over).
+    :func:`napari_mrcz.write`; voxel size, origin and kept metadata carried over). ``findings`` as for
+    :func:`napari_mrcz.io.writer.convert.convert_file`; the OME-Zarr input is read on this process's
+    threads, as convert_file reads its input.
 
     Raises
     ------
@@ -41,13 +43,18 @@ def convert_zarr(src: Any, dst: Any, *, overwrite: Any = False, strict: Any = "a
             raise MrczError(f"{dst}: tolerance and dtype apply to MRC/MRCZ outputs, not OME-Zarr")
         if not isinstance(src, MrcFileInfo) and is_zarr(src):
             raise MrczError(f"{src}: OME-Zarr to OME-Zarr is a copy; use your store's own tools")
-        info = src if isinstance(src, MrcFileInfo) else open_mrc(src, strict=strict, storage_options=storage_options)
+        if isinstance(src, MrcFileInfo):
+            info = src
+        else:
+            info = open_mrc(src, strict=strict, storage_options=storage_options, warn=findings is None)
+            if findings is not None:
+                findings.extend(info.findings)
         for unused in ("compressor", "shuffle", "n_threads", "progress", "tolerance", "dtype", "codec"):
             mrc_options.pop(unused, None)
         with info:
             if not keep_metadata:
                 info.metadata = {}
-            out = write_file_as_ome_zarr(info, dst, overwrite=bool(overwrite), clevel=max(int(clevel), 1),
+            out = write_file_as_ome_zarr(info, dst, findings, overwrite=bool(overwrite), clevel=max(int(clevel), 1),
                                          chunks=chunks, storage_options=storage_options)
         return out if is_url(out) else as_path(out)
     from ..reader.read import MrcImage
@@ -55,14 +62,17 @@ def convert_zarr(src: Any, dst: Any, *, overwrite: Any = False, strict: Any = "a
 
     if is_url(dst):
         raise MrczError(f"{dst}: MRC/MRCZ outputs are local files")
-    image = MrcImage(**load_ome_zarr(src, lazy=True, storage_options=storage_options))
+    image = MrcImage(**load_ome_zarr(src, lazy=True, storage_options=storage_options, findings=findings))
     metadata = None if keep_metadata else {}
-    return write(dst, image, overwrite=overwrite, metadata=metadata, clevel=clevel, **mrc_options)
+    return write(dst, image, overwrite=overwrite, metadata=metadata, clevel=clevel, findings=findings,
+                 scheduler="threads", **mrc_options)
 
 
-def compare_with_ome_zarr(source: Any, converted: Any, *, keep_metadata: bool = True, strict: Any = "auto") -> None:
+def compare_with_ome_zarr(source: Any, converted: Any, *, keep_metadata: bool = True, strict: Any = "auto",
+                          findings: list[Finding] | None = None) -> None:
     """Check that the OME-Zarr ``converted`` holds ``source``'s voxels (level 0, bit for bit), voxel
-    size, origin and (when kept) JSON metadata, reading z-slabs of one chunk's depth at a time.
+    size, origin and (when kept) JSON metadata, reading z-slabs of one chunk's depth at a time (on this
+    process's threads); ``findings`` as for :func:`napari_mrcz.io.batch.verify.compare_files`.
 
     Raises
     ------
@@ -71,8 +81,10 @@ def compare_with_ome_zarr(source: Any, converted: Any, *, keep_metadata: bool = 
     """
     from ..reader.array import MrcArray
 
-    image = load_ome_zarr(converted, lazy=True)
-    with open_mrc(source, strict=strict) as src:
+    image = load_ome_zarr(converted, lazy=True, findings=findings)
+    with open_mrc(source, strict=strict, warn=findings is None) as src:
+        if findings is not None:
+            findings.extend(src.findings)
         if tuple(image["data"].shape) != tuple(src.shape):
             raise VerifyError(f"{converted}: shape {tuple(image['data'].shape)}, {source} has {src.shape}")
         for what, a, b in (("voxel size", image["voxel_size"], src.voxel_size), ("origin", image["origin"], src.origin)):
@@ -84,7 +96,7 @@ def compare_with_ome_zarr(source: Any, converted: Any, *, keep_metadata: bool = 
         data, ours = image["data"], MrcArray(src)
         depth = data.chunksize[0] if data.ndim == 3 else data.shape[0]
         for z in range(0, data.shape[0], depth):
-            got, want = np.asarray(data[z: z + depth]), np.asarray(ours[z: z + depth])
+            got, want = np.asarray(data[z: z + depth].compute(scheduler="threads")), np.asarray(ours[z: z + depth])
             same = (got == want) | ((got != got) & (want != want))
             if not same.all():
                 first = z + int(np.flatnonzero(~same.reshape(got.shape[0], -1).all(axis=1))[0]) if data.ndim == 3 else 0

@@ -9,12 +9,11 @@ applied first, then any the multiscale itself gives; axes other than z, y, x mus
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 
-from ...errors import MrczError, MrczWarning
+from ...errors import Finding, MrczError
 from ...format.build import build_header
 from ...format.header import decode_header
 from ...format.kept import KeptFields
@@ -88,8 +87,8 @@ def _kept(group: Any, origin: list[float]) -> KeptFields:
     )
 
 
-def load_ome_zarr(path: Any, *, level: int = 0, lazy: bool = True,
-                  storage_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def load_ome_zarr(path: Any, *, level: int = 0, lazy: bool = True, storage_options: dict[str, Any] | None = None,
+                  findings: list[Finding] | None = None) -> dict[str, Any]:
     """One level of an OME-Zarr image as the fields of a :class:`~napari_mrcz.MrcImage` (which
     :func:`napari_mrcz.read` makes of them): ``data`` (z, y, x or y, x; dask when ``lazy``, else numpy),
     ``voxel_size``, ``metadata``, ``header``, ``path`` and ``origin``.
@@ -107,7 +106,8 @@ def load_ome_zarr(path: Any, *, level: int = 0, lazy: bool = True,
     Warns
     -----
     MrczWarning
-        A space axis without a unit (its numbers are taken as Å).
+        A space axis without a unit (its numbers are taken as Å); appended to ``findings`` instead
+        when that is a list (see :meth:`~napari_mrcz.errors.Finding.report`).
     """
     import dask.array as da
 
@@ -142,7 +142,7 @@ def load_ome_zarr(path: Any, *, level: int = 0, lazy: bool = True,
     for i in keep:
         unit = axes[i].get("unit")
         if unit is None:
-            warnings.warn(f"{path}: axis {names[i]} has no unit; its scale is taken as Å", MrczWarning, stacklevel=2)
+            Finding(str(path), f"axis {names[i]} has no unit; its scale is taken as Å").report(findings)
         factor = angstrom_per(unit) if unit is not None else 1.0
         j = SPACE.index(names[i])
         voxel[j], origin[j] = float(scale[i] * factor), float(shift[i] * factor)

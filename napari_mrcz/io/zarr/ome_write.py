@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import MrczError
+from ...errors import Finding, MrczError
 from ..storage.paths import as_path
 from ..storage.remote import is_url
 from .attributes import ANGSTROM, METADATA_ATTR, MRC_HEADER_ATTR, dims_for, json_safe
@@ -227,10 +227,11 @@ def _open_target(target: Any, overwrite: bool, storage_options: dict[str, Any] |
     return LocalStore(tmp), finish, lambda: shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_file_as_ome_zarr(info: Any, target: Any, **options: Any) -> str:
+def write_file_as_ome_zarr(info: Any, target: Any, findings: list[Finding] | None = None, **options: Any) -> str:
     """Convert an opened MRC/MRCZ file (:class:`~napari_mrcz.io.opener.MrcFileInfo`) to OME-Zarr, reading
     it region by region: voxel size, origin, header fields and JSON metadata carried over; tilt series
-    and image stacks (ISPG 0) are not binned in z. Options as :func:`write_ome_zarr`.
+    and image stacks (ISPG 0) are not binned in z. Options as :func:`write_ome_zarr`; ``findings``
+    (why tilt angles were ignored) as for :func:`~napari_mrcz.io.reader.tilt.tilt_angles`.
 
     Raises
     ------
@@ -238,12 +239,13 @@ def write_file_as_ome_zarr(info: Any, target: Any, **options: Any) -> str:
         As :func:`write_ome_zarr`; volume stacks (4-D) are refused.
     """
     from ..reader.array import MrcArray
+    from ..reader.tilt import file_tilt_angles
     from .attributes import header_attributes
 
     h = info.header
     if len(info.shape) == 4:
         raise MrczError(f"{info.path}: volume stacks (4-D) cannot be written as one OME-Zarr image")
-    options.setdefault("bin_z", h.ispg != 0 and info.tilt_angles is None)
+    options.setdefault("bin_z", h.ispg != 0 and file_tilt_angles(info, findings) is None)
     return write_ome_zarr(target, MrcArray(info), voxel_size=info.voxel_size, origin=info.origin,
                           metadata=info.metadata, mrc_header=header_attributes(h), **options)
 
