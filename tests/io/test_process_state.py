@@ -1,9 +1,11 @@
 """Library code changes no process-wide state: the umask stays put while files are written (files other
-threads create meanwhile keep the umask's mode), replaced targets keep their mode, and the background
-writer's executor is created once however many threads ask for it first."""
+threads create meanwhile keep the umask's mode), replaced targets keep their mode, the background
+writer's executor is created once however many threads ask for it first, and no module but the command
+line's entry point touches the warnings machinery, dask's configuration or this package's settings."""
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 import threading
@@ -124,3 +126,77 @@ def test_convert_block_size_is_a_setting(tmp_path: Path, settings: object) -> No
     settings("convert.block_bytes", 3 * 16 * 16 * 4)  # type: ignore[operator]
     with nm.open_mrc(tmp_path / "c.mrc") as info:
         assert [len(b) for b in iter_file_blocks(info)] == [3, 3, 3, 1]
+
+
+PACKAGE = Path(nm.__file__).parent
+PROCESS_WIDE = {"catch_warnings", "simplefilter", "filterwarnings", "resetwarnings", "showwarning"}
+"""The warnings machinery's process-wide state (the filters, the display hook)."""
+OWNS_ITS_PROCESS = {("cli/main.py", "main")}
+"""(module, function) that may change it: the command line's entry point, which owns its process."""
+
+
+def _process_wide_uses(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, what) of each use of :data:`PROCESS_WIDE`, ``dask.config.set`` or ``napari_mrcz.config.set``
+    in ``tree``: attributes (``warnings.simplefilter``, ``dask.config.set``, ``config.set`` with a
+    ``config`` imported from dask or this package) and names imported from ``warnings`` or ``dask.config``."""
+    configs = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               and (node.module in ("dask", "napari_mrcz") or node.level) for alias in node.names
+               if alias.name == "config"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            parts, base = [node.attr], node.value
+            while isinstance(base, ast.Attribute):
+                parts.append(base.attr)
+                base = base.value
+            if isinstance(base, ast.Name):
+                parts.append(base.id)
+            dotted = ".".join(reversed(parts))
+            if node.attr in PROCESS_WIDE or dotted.endswith(("dask.config.set", "napari_mrcz.config.set")) or (
+                    len(parts) == 2 and parts[1] in configs and node.attr == "set"):
+                found.append((node.lineno, dotted))
+        elif isinstance(node, ast.ImportFrom) and node.module in ("warnings", "dask.config"):
+            found += [(node.lineno, f"{node.module}.{a.name}") for a in node.names
+                      if a.name in PROCESS_WIDE or (node.module == "dask.config" and a.name == "set")]
+    return found
+
+
+def _allowed_lines(tree: ast.AST, module: str) -> set[int]:
+    return {line for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and (module, node.name) in OWNS_ITS_PROCESS
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
+
+
+def test_no_library_module_changes_warning_filters_or_settings() -> None:
+    """catch_warnings, simplefilter, filterwarnings, dask.config.set and our own config.set change state
+    every thread shares (and catch_warnings is not thread-safe): library code returns findings as values
+    and passes a scheduler to compute, or a setting as an argument, instead."""
+    offending, allowed_seen = [], []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        allowed = _allowed_lines(tree, module)
+        for line, what in _process_wide_uses(tree):
+            (allowed_seen if line in allowed else offending).append(f"{module}:{line}: {what}")
+    assert not offending, offending
+    assert allowed_seen  # the scan sees the entry point's own use: it would see others
+
+
+@pytest.mark.parametrize("source", [
+    "import warnings\nwith warnings.catch_warnings(): pass",
+    "import warnings as w\nw.simplefilter('ignore')",
+    "from warnings import filterwarnings",
+    "import dask\nwith dask.config.set(scheduler='threads'): pass",
+    "from dask import config\nconfig.set(scheduler='threads')",
+    "from dask.config import set",
+    "from .. import config\nwith config.set(threads=2): pass",
+    "import napari_mrcz.config\nnapari_mrcz.config.set(threads=2)",
+    "import warnings\nwarnings.showwarning = print",
+])
+def test_the_scan_finds_each_spelling(source: str) -> None:
+    assert _process_wide_uses(ast.parse(source))
+
+
+def test_the_scan_ignores_docstrings_and_other_sets() -> None:
+    assert not _process_wide_uses(ast.parse('"""as dask.config.set does"""\nimport warnings\nwarnings.warn("x")\n'
+                                            "from .. import config\nconfig.get('threads')\nfrom . import cache\n"
+                                            "cache.set(1)\n"))
