@@ -156,13 +156,25 @@ def choose(
 
 
 def level_sample(level: Any) -> np.ndarray:
-    """Values of one pyramid level: whole when 2-D, else :data:`LEVEL_SAMPLE_SLICES` of its z-slices
-    (:func:`sample_slices`; of the middle volume of a volume stack). Reads nothing else of a lazy level."""
+    """Values of one pyramid level (at most :data:`SAMPLE_VALUES`, :func:`subsample`): whole when 2-D,
+    else from :data:`LEVEL_SAMPLE_SLICES` of its z-slices (:func:`sample_slices`; of the middle volume
+    of a volume stack): whole slices when they hold no more than twice the sample, else a band of rows
+    of each, the k-th of n slices' band at height (k + ½)/n, so that the bands together cover the
+    level's height (a map's particle is neither missed nor over-counted) and a 1024² float32 level
+    decodes 8 MB of its chunks instead of 64 MB. Reads nothing else of a lazy level."""
     if level.ndim == 2:
-        return np.asarray(level)
+        return subsample(np.asarray(level))
     lead = tuple(n // 2 for n in level.shape[:-3])
     slices = sample_slices(level.shape[-3], LEVEL_SAMPLE_SLICES)
-    return np.concatenate([np.asarray(level[lead + (z,)]).reshape(-1) for z in slices])
+    ny, nx = level.shape[-2:]
+    rows = -(-SAMPLE_VALUES // (len(slices) * max(1, nx)))
+    if 2 * rows >= ny:
+        return subsample(np.asarray(level[lead + (np.array(slices),)]))  # one request: chunks in parallel
+    bands = []
+    for k, z in enumerate(slices):
+        first = min(ny - rows, max(0, (2 * k + 1) * ny // (2 * len(slices)) - rows // 2))
+        bands.append(np.asarray(level[lead + (z, slice(first, first + rows))]).reshape(-1))
+    return subsample(np.concatenate(bands))
 
 
 def stored_sample(info: MrcFileInfo) -> np.ndarray:

@@ -191,3 +191,14 @@ def test_viewer_slider_covers_the_data(viewer: Any) -> None:
     assert data.min() < layer.contrast_limits[0] < layer.contrast_limits[1] < data.max()
     layer.contrast_limits = layer.contrast_limits_range  # the user widens to the full range
     assert layer.contrast_limits == [float(data.min()), float(data.max())]
+
+
+def test_level_sample_bands_cover_the_level_height() -> None:
+    """A big coarse level is sampled in bands of rows, one per sampled slice, spread over its height."""
+    level = np.broadcast_to(np.arange(1024, dtype=np.float32)[None, :, None], (16, 1024, 1024))
+    sample = _contrast.level_sample(level)
+    assert sample.size <= _contrast.SAMPLE_VALUES
+    rows = np.unique(sample)
+    assert rows.size < 1024 // 2  # not whole slices
+    assert rows.min() < 1024 / 16 and rows.max() > 1024 * 15 / 16  # top and bottom bands
+    assert np.all(np.histogram(rows, bins=8, range=(0, 1024))[0] > 0)  # every eighth of the height

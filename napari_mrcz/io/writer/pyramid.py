@@ -31,12 +31,13 @@ from ...values.levels import LEVEL_MANTISSA_BITS, level_mean_planes
 from ..reader.multiscale import is_large, level_shapes
 from ..reader.stored import echo_of
 
-CHUNK = (1, 256, 256)
-"""Chunk shape (z, y, x) of stored levels: a z jump reads one plane's bytes, an x-z or y-z view 256 rows
-per level plane (decoded chunks are cached: the next 255 steps read nothing). bench, 32×4096² float32:
-1×64×64 chunks cost 0.019 s per z jump in a 900×1200 view of level 1 (285 chunks, Python's cost per chunk)
-and 0.035 s for the first picture (256 chunks of the 1024² plane); 1×256×256, 0.009 s and 0.023 s, with
-the first x-z view at level 1 at 0.045 s. (8, 64, 64) read 8 planes' bytes per z jump."""
+CHUNK = (1, 128, 128)
+"""Chunk shape (z, y, x) of stored levels: a z jump reads one plane's bytes, an x-z or y-z view 128 rows
+or columns per level plane (decoded chunks are cached: the next 127 steps read nothing). bench,
+32×4096² float32, a 900×1200 view: 1×64×64 chunks cost 0.019 s per z jump at level 1 (285 chunks: the
+cost per chunk is Python's) and 0.035 s for the first picture (256 chunks of the 1024² plane);
+1×256×256, 0.009 s and 0.023 s, but in a real window 0.13-0.23 s per random y jump in x-z at level 1
+(64 MB of chunks decoded per jump); 1×128×128 sits between. (8, 64, 64) read 8 planes' bytes per z jump."""
 LEVEL_CODEC = ("lz4", 5, "bit")
 """Compressor, level and shuffle of level chunks: on float32 tomograms as small as zstd level 1 (bench:
 ratio 0.864 with a block per chunk plane vs zstd's 0.856 in one block) at a third of its CPU time, and
