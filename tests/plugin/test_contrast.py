@@ -198,7 +198,5 @@ def test_level_sample_bands_cover_the_level_height() -> None:
     level = np.broadcast_to(np.arange(1024, dtype=np.float32)[None, :, None], (16, 1024, 1024))
     sample = _contrast.level_sample(level)
     assert sample.size <= _contrast.SAMPLE_VALUES
-    rows = np.unique(sample)
-    assert rows.size < 1024 // 2  # not whole slices
-    assert rows.min() < 1024 / 16 and rows.max() > 1024 * 15 / 16  # top and bottom bands
-    assert np.all(np.histogram(rows, bins=8, range=(0, 1024))[0] > 0)  # every eighth of the height
+    counts = np.histogram(sample, bins=16, range=(0, 1024))[0]  # 16 bands: together the whole height
+    assert counts.min() > 0.8 * counts.max()
