@@ -20,16 +20,17 @@ are imported before the clock starts (napari loads a reader plugin once per sess
 
 An action is timed from the call until its picture is on screen: no slicing task pending, every layer
 ``loaded``, and a canvas draw that started after the last ``set_data`` of a layer has ended, with
-nothing new for 0.3 s after it. A GUI-thread heartbeat (a 5 ms QTimer) gives the longest time the
-GUI thread was blocked during each action; while a tick is 50 ms late, a watchdog thread samples the
-GUI thread's Python stack every 10 ms (``sys._current_frames``), so each action reports which
-functions blocked it (grouped by the innermost napari-mrcz frame, else napari or vispy frame). The
-watchdog needs the GIL: a C call that holds it (numpy, Qt, OpenGL) is seen as its Python caller, just
-after it returns, and yields fewer samples than its time. (faulthandler's C watchdog would see it
-inside, but it reads a running thread's frames without the GIL, which crashed a run.) Also per action: the pyramid level napari shows (``layer.data_level``), and a
-canvas screenshot (saved with ``--shots``; its spread of grey values tells a blank canvas). Peak RSS
-(VmHWM) per child. napari's own first-use costs (imports of pint, pandas, scipy; shaders) are paid
-before the clock starts, by showing a small image in 2-D and 3-D and removing it. Page cache warm (files as written; nothing here can drop it for one process).
+nothing new for 0.3 s after it. Also per action: when the data arrived (the last ``set_data``), the
+pyramid level napari shows (``layer.data_level``), and a canvas screenshot (saved with ``--shots``;
+its spread of grey values flags a blank canvas). A GUI-thread heartbeat (a 5 ms QTimer) gives the
+longest time the GUI thread was blocked during each action; while a tick is 50 ms late, a watchdog
+thread samples the GUI thread's Python stack every 10 ms (``sys._current_frames``), grouped by the
+innermost napari-mrcz, napari or vispy frame. The watchdog needs the GIL: a C call that holds it
+(numpy, Qt, OpenGL) is seen from its Python caller, after it returns, with fewer samples than its
+time. (faulthandler's C watchdog sees inside such calls, but it reads a running thread's frames
+without the GIL, and crashed a run.) Peak RSS (VmHWM) per child. napari's own first-use costs
+(imports of pint, pandas, scipy; shader builds) are paid before the clock starts, by showing a small
+image in 2-D and 3-D and removing it. Page cache warm (files as written).
 """
 
 from __future__ import annotations
