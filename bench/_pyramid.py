@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -155,8 +156,9 @@ def _write(folder: Path, shape: tuple[int, int, int], rounds: int) -> dict:
     return out
 
 
-def run(tmp: Path, small: bool, rounds: int, shape: tuple[int, int, int] | None = None) -> dict:
-    """Every measurement of the module docstring; files are removed at the end."""
+def run(tmp: Path, small: bool, rounds: int, shape: tuple[int, int, int] | None = None, window: bool = False) -> dict:
+    """Every measurement of the module docstring; with ``window`` (and xvfb-run), also the same files in a
+    real napari window (:mod:`_window`, both slicing modes); files are removed at the end."""
     sys.path.insert(0, str(HERE.parent / "tests"))
     from loopback_http import LoopbackServer
 
@@ -170,6 +172,10 @@ def run(tmp: Path, small: bool, rounds: int, shape: tuple[int, int, int] | None 
         res = _write(folder, shape, 1 if not small else rounds)
         res["local"] = {"mmap": _child("mmap", str(folder / "tomo.mrc")),
                         "stored": _child("ours", str(folder / "with.mrcz"))}
+        if window and shutil.which("xvfb-run"):
+            import _window
+
+            res["window"] = _window.run(folder / "with.mrcz", folder / "tomo.mrc")
         with LoopbackServer(folder, delay=DELAY_S) as srv:
             srv.reset()
             res["http_open_3d"] = _child("ours-open3d", srv.url("with.mrcz"))
@@ -237,11 +243,19 @@ def report(res: dict) -> list[str]:
     lines.append(f"  no stored pyramid: levels into the cache {c['build_s']:.1f} s vs one streaming read "
                  f"{c['stream_read_s']:.1f} s (×{c['ratio']:.2f}); second open + 3-D "
                  f"{c['second_open']['open_s'] + c['second_open']['3d_s']:.2f} s ({c['second_open']['kinds'][-1]})")
+    if "window" in res:
+        import _window
+
+        lines += _window.report(res["window"])
     return lines
 
 
 def targets(res: dict, check) -> None:
     """The issue's targets, as rows of run.py's target table."""
+    if "window" in res:
+        import _window
+
+        _window.targets(res["window"], check)
     mm, ours, http = res["local"]["mmap"], res["local"]["stored"], res["http"]
     check("pyramid", "first picture ≤ 1.5× memory map", ours["first_picture_s"] / mm["first_picture_s"], 1.5, above=False)
     worst = max(v["median"] for v in ours["z_jump_s"].values())

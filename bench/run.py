@@ -416,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-zarr", action="store_true", help="skip OME-Zarr conversion and kerchunk slice reads")
     parser.add_argument("--no-pyramid", action="store_true", help="skip the stored-pyramid views (big tomogram)")
     parser.add_argument("--pyramid-only", action="store_true", help="run only the stored-pyramid views")
+    parser.add_argument("--window", action="store_true",
+                        help="also the pyramid files in a real napari window (xvfb-run; sync and async slicing)")
     parser.add_argument("--pyramid-shape", default=None, metavar="Z,Y,X",
                         help=f"tomogram of the pyramid views (default {','.join(map(str, _pyramid.FULL))})")
     args = parser.parse_args(argv)
@@ -465,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_pyramid:
             t0 = time.perf_counter()
             shape = tuple(int(n) for n in args.pyramid_shape.split(",")) if args.pyramid_shape else None
-            results["pyramid"] = _pyramid.run(tmp, args.small, args.repeats, shape)
+            results["pyramid"] = _pyramid.run(tmp, args.small, args.repeats, shape, args.window)
             print(f"  stored pyramid done in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
