@@ -27,7 +27,7 @@ from ..storage.base import Source
 from ..storage.opening import open_source
 from ..storage.paths import PathLike
 from .chunk_index import index_chunks
-from .tilt import tilt_angles
+from .tilt import file_tilt_angles
 
 
 @dataclass(eq=False)
@@ -91,7 +91,7 @@ class MrcFileInfo:
         """Tilt angles in degrees, one per z-slice, from the extended header (FEI1/FEI2, SERI), the JSON
         metadata (``"tilt_angles"``, as conversions carry them) or the ``.mdoc``/``.rawtlt``/``.tlt``
         beside the file; None when unknown (see :mod:`.tilt`)."""
-        return tilt_angles(self.header, self.extended_header, self.path, self.metadata)
+        return file_tilt_angles(self)
 
     @property
     def nbytes(self) -> int:
