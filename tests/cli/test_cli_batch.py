@@ -74,12 +74,13 @@ def test_usage_errors(args: list[str], message: str, tmp_path: Path, monkeypatch
 
 
 def make_session(folder: Path, count: int) -> list[Path]:
-    """``count`` 0.5 MB float32 stacks of noise (slow to compress at zlib level 5)."""
+    """``count`` 2 MB float32 stacks of noise (slow to compress at zlib level 5: a run of 16 lasts long
+    enough after its third file to be interrupted, on a fast machine too)."""
     folder.mkdir()
     rng = np.random.default_rng(5)
     paths = [folder / f"frames_{i:03d}.mrc" for i in range(count)]
     for path in paths:
-        nm.write(path, rng.normal(size=(8, 128, 128)).astype(np.float32), compressor=None, voxel_size=1.2,
+        nm.write(path, rng.normal(size=(8, 256, 256)).astype(np.float32), compressor=None, voxel_size=1.2,
                  metadata={"frame": path.name})
     return paths
 
