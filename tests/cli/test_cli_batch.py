@@ -74,13 +74,12 @@ def test_usage_errors(args: list[str], message: str, tmp_path: Path, monkeypatch
 
 
 def make_session(folder: Path, count: int) -> list[Path]:
-    """``count`` 2 MB float32 stacks of noise (slow to compress at zlib level 5: a run of 16 lasts long
-    enough after its third file to be interrupted, on a fast machine too)."""
+    """``count`` 0.5 MB float32 stacks of noise (slow to compress at zlib level 5)."""
     folder.mkdir()
     rng = np.random.default_rng(5)
     paths = [folder / f"frames_{i:03d}.mrc" for i in range(count)]
     for path in paths:
-        nm.write(path, rng.normal(size=(8, 256, 256)).astype(np.float32), compressor=None, voxel_size=1.2,
+        nm.write(path, rng.normal(size=(8, 128, 128)).astype(np.float32), compressor=None, voxel_size=1.2,
                  metadata={"frame": path.name})
     return paths
 
@@ -107,8 +106,10 @@ def test_interrupted_run_completes_when_run_again(sig: signal.Signals, dask_sche
     run gives."""
     inputs, out = make_session(tmp_path / "session", 16), tmp_path / "out"
     options = ["--compressor", "zlib", "--clevel", "5", "--threads", "1", "--verify"]
+    # a test run started in the background by a shell without job control (nohup ... &, CI runners) has
+    # SIGINT ignored, and children inherit that: give the command the default, as a terminal does
     proc = subprocess.Popen(command("convert", inputs[0].parent, "--out-dir", out, *options, "--workers", "2"),
-                            start_new_session=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
