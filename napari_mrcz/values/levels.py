@@ -38,17 +38,17 @@ def downsample(block: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     back to their dtype (ties to even). Floats are summed pair by pair (axis 0 first) and scaled by
     1/2 per halved axis; where a sum overflows, the voxels are scaled first (exact: a power of two),
     so no mean near the float maximum is lost. float16 is averaged in float32."""
+    return _block(block, axes, _same)
+
+
+def _block(block: np.ndarray, axes: Sequence[int], post: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     data = np.asarray(block)
-    return _banded(lambda rows: data[..., rows, :], data.shape, data.dtype, axes, _same)
-
-
-def downsample_planes(planes: Sequence[np.ndarray], halve_z: bool) -> np.ndarray:
-    """``downsample(np.stack(planes), (0, 1, 2) if halve_z else (1, 2))[0]`` without stacking the
-    planes (one or two 2-D planes of one dtype)."""
-    return _planes(planes, halve_z, _same)
+    return _banded(lambda rows: data[..., rows, :], data.shape, data.dtype, axes, post)
 
 
 def _planes(planes: Sequence[np.ndarray], halve_z: bool, post: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``post`` of ``downsample(np.stack(planes), (0, 1, 2) if halve_z else (1, 2))[0]``, without
+    stacking the planes (one or two 2-D planes of one dtype)."""
     shape = (len(planes), *planes[0].shape)
     return _banded(lambda rows: [p[rows] for p in planes], shape, planes[0].dtype,
                    (0, 1, 2) if halve_z else (1, 2), post)[0]
@@ -133,15 +133,21 @@ def _pair_sums(arr: np.ndarray | list[np.ndarray], axis: int, work: np.dtype, ed
     return pairs
 
 
-def round_mantissa(values: np.ndarray, bits: int = LEVEL_MANTISSA_BITS) -> np.ndarray:
-    """``values`` (float32 or float64; other dtypes are returned as they are) rounded to ``bits``
-    explicit mantissa bits, to nearest with ties to even. NaN, infinities, and finite values that
-    would round past the largest float are kept as they are. Returns a new array."""
-    if values.dtype.kind != "f" or values.dtype.itemsize < 4:
+def kept_mantissa_bits(dtype: np.dtype) -> int:
+    """Explicit mantissa bits levels of ``dtype`` keep: :data:`LEVEL_MANTISSA_BITS` for float32 and
+    float64; 0 (exact: nothing rounded) for every other dtype."""
+    dtype = np.dtype(dtype)
+    return LEVEL_MANTISSA_BITS if dtype.kind == "f" and dtype.itemsize >= 4 else 0
+
+
+def round_mantissa(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to :func:`kept_mantissa_bits` explicit mantissa bits, to nearest with ties to
+    even (a new array); dtypes that keep every bit are returned as they are. NaN, infinities, and finite
+    values that would round past the largest float are kept as they are."""
+    bits = kept_mantissa_bits(values.dtype)
+    if not bits:
         return values
     drop = np.finfo(values.dtype).nmant - bits
-    if drop <= 0:
-        return values
     uint = np.dtype(f"u{values.dtype.itemsize}").newbyteorder(values.dtype.byteorder)
     raw = values.view(uint)
     one = uint.type(1)
@@ -153,10 +159,10 @@ def round_mantissa(values: np.ndarray, bits: int = LEVEL_MANTISSA_BITS) -> np.nd
 def level_mean(block: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     """The next pyramid level of ``block``: :func:`downsample` along ``axes``, floats rounded by
     :func:`round_mantissa`."""
-    data = np.asarray(block)
-    return _banded(lambda rows: data[..., rows, :], data.shape, data.dtype, axes, round_mantissa)
+    return _block(block, axes, round_mantissa)
 
 
 def level_mean_planes(planes: Sequence[np.ndarray], halve_z: bool) -> np.ndarray:
-    """:func:`level_mean` of one or two stacked planes (:func:`downsample_planes`), one plane out."""
+    """:func:`level_mean` of one or two stacked planes, without stacking them (:func:`_planes`): one
+    plane out."""
     return _planes(planes, halve_z, round_mantissa)

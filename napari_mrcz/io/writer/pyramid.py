@@ -27,7 +27,7 @@ from ...format import pyramid as layout
 from ...format.modes import mode_from_dtype
 from ..codec.blosc import blosc2_gil_released, default_threads, encode_blocks, map_slices
 from ...errors import MrczError
-from ...values.levels import LEVEL_MANTISSA_BITS, level_mean_planes
+from ...values.levels import kept_mantissa_bits, level_mean_planes
 from ..reader.multiscale import is_large, level_shapes
 from ..reader.stored import echo_of
 
@@ -185,8 +185,8 @@ class PyramidBuilder:
             entries = [e for lv in kept for g in sorted(lv.chunks) for e in lv.chunks[g]]
             cbytes = np.array([e[1] for e in entries], dtype=np.int64)
             crcs = np.array([e[2] for e in entries], dtype=np.int64)
-            bits = LEVEL_MANTISSA_BITS if self.dtype.kind == "f" and self.dtype.itemsize >= 4 else 0
-            index = layout.encode_index(echo, levels, mode_from_dtype(self.dtype), cbytes, crcs, start, bits)
+            index = layout.encode_index(echo, levels, mode_from_dtype(self.dtype), cbytes, crcs, start,
+                                        kept_mantissa_bits(self.dtype))
             out.write(index)
             for lv in kept:
                 for piece in _copy(lv):
